@@ -228,3 +228,36 @@ func isNotFound(err error) bool {
 	var esErr *esdb.Error
 	return errors.As(err, &esErr) && esErr.Code() == esdb.ErrorCodeResourceNotFound
 }
+
+// ReadBackward calls fn for each event of stream from the end towards the
+// start until fn returns errStop-like false. A missing stream reads as empty.
+func (s *Store) ReadBackward(ctx context.Context, stream string, fn func(Recorded) (more bool, err error)) error {
+	const page = 64
+	from := esdb.StreamPosition(esdb.End{})
+	for {
+		rs, err := s.client.ReadStream(ctx, stream, esdb.ReadStreamOptions{From: from, Direction: esdb.Backwards}, page)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", stream, err)
+		}
+		stop := false
+		n, last, err := drain(rs, func(r Recorded) error {
+			if stop {
+				return nil
+			}
+			more, err := fn(r)
+			stop = !more
+			return err
+		})
+		rs.Close()
+		if err != nil {
+			if isNotFound(err) {
+				return nil
+			}
+			return err
+		}
+		if stop || n < page || last == 0 {
+			return nil
+		}
+		from = esdb.Revision(last - 1)
+	}
+}
