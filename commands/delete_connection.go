@@ -1,0 +1,25 @@
+package commands
+
+import (
+	"context"
+
+	"backupd/domain"
+
+	"github.com/google/uuid"
+)
+
+// DeleteConnection removes a connection; it is refused with
+// domain.ErrConnectionInUse while active operations are attached to it.
+type DeleteConnection struct {
+	ID uuid.UUID
+}
+
+type deleteConnectionHandler struct{ *service }
+
+func (h deleteConnectionHandler) Handle(ctx context.Context, cmd DeleteConnection) (Nothing, error) {
+	now := h.now()
+	_, err := Update(ctx, h.store, ConnectionStream(cmd.ID), func() *domain.Connection { return domain.NewConnection(cmd.ID) }, func(c *domain.Connection) error {
+		return c.Delete(now)
+	})
+	return Nothing{}, err
+}
