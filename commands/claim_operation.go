@@ -27,10 +27,9 @@ func (h claimOperationHandler) Handle(ctx context.Context, cmd ClaimOperation) (
 		return nil, domain.Invalid("field-required", "worker_id", "a claim needs the worker's id")
 	}
 	// Event ids derive from the command id: two workers handed the same
-	// command id (say, derived from the same event) would otherwise write
-	// identical ids, and the server would take the loser's append for a
-	// retry of the winner's. Deriving it per worker keeps a worker's own
-	// retry idempotent and the race real.
+	// command id (say, derived from the same event) would write identical
+	// ids, and the server would take the loser's append at the same expected
+	// revision for a retry of the winner's and report success to both.
 	m := MetaFrom(ctx)
 	m.CommandID = uuid.NewSHA1(m.CommandID, []byte("claim/"+cmd.WorkerID))
 	ctx = WithMeta(ctx, m)

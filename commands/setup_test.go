@@ -253,3 +253,39 @@ func keySpecOf(t *testing.T, f *fixture) string {
 	t.Helper()
 	return f.keySpec
 }
+
+// hookStore runs a function just before the next Save to a stream: it puts
+// another command exactly between a decision and its append, against the
+// real store.
+type hookStore struct {
+	commands.EventStore
+	mu         sync.Mutex
+	beforeSave map[string]func()
+}
+
+func (h *hookStore) before(stream string, fn func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.beforeSave == nil {
+		h.beforeSave = map[string]func(){}
+	}
+	h.beforeSave[stream] = fn
+}
+
+func (h *hookStore) Save(ctx context.Context, stream string, agg domain.Aggregate) error {
+	h.mu.Lock()
+	fn := h.beforeSave[stream]
+	delete(h.beforeSave, stream)
+	h.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
+	return h.EventStore.Save(ctx, stream, agg)
+}
+
+// hooked returns handlers whose saves go through a hookStore.
+func (f *fixture) hooked() (*commands.Handlers, *hookStore) {
+	hs := &hookStore{EventStore: f.store}
+	return commands.New(commands.Deps{Store: hs, Keyring: f.keyring, Checker: f.checker, Clock: f.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(f.logs, nil))}), hs
+}

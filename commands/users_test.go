@@ -172,6 +172,12 @@ func TestLogin(t *testing.T) {
 	for _, e := range evs {
 		require.NotContains(t, string(e.Data), "wrong password!")
 	}
+	logs := f.logs.String()
+	require.Contains(t, logs, "command=Login")
+	require.Contains(t, logs, "error=invalid-credentials")
+	for _, secret := range []string{goodPassword, "wrong password!", email} {
+		require.Falsef(t, strings.Contains(logs, secret), "the log holds an input value")
+	}
 }
 
 func TestLoginThrottling(t *testing.T) {
