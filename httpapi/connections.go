@@ -15,11 +15,7 @@ func (s *Server) listConnectionKinds(c *fiber.Ctx) error {
 }
 
 func (s *Server) listConnections(c *fiber.Ctx) error {
-	role := domain.Role(c.Query("role"))
-	if role != "" && role != domain.RoleSource && role != domain.RoleDestination {
-		return invalidField("role-invalid", "role", "role must be source or destination")
-	}
-	items, err := s.deps.Queries.ListConnections(c.UserContext(), role)
+	items, err := s.deps.Queries.ListConnections(c.UserContext(), c.Query("role"))
 	if err != nil {
 		return err
 	}

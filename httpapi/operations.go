@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"strconv"
-	"time"
 
 	"backupd/commands"
 	"backupd/domain"
@@ -43,11 +42,19 @@ func (s *Server) listOperations(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.deps.Queries.ListOperations(c.UserContext(), f)
+	items, total, totals, err := s.deps.Queries.ListOperations(c.UserContext(), f)
 	if err != nil {
 		return err
 	}
-	return c.JSON(res)
+	if items == nil {
+		items = []projections.OperationSummary{}
+	}
+	return c.JSON(operationList{listAnswer: listAnswer[projections.OperationSummary]{Items: items, Page: f.Page, PerPage: f.PerPage, Total: total}, Totals: totals})
+}
+
+type operationList struct {
+	listAnswer[projections.OperationSummary]
+	Totals map[string]int64 `json:"totals"`
 }
 
 // operationFilterOf reads ?status=&kind=&source_id=&from=&to=&page=&per_page=.
@@ -59,56 +66,32 @@ func operationFilterOf(c *fiber.Ctx) (projections.OperationFilter, error) {
 	}
 	f.Page, f.PerPage = page, perPage
 	if v := c.Query("status"); v != "" {
-		st := domain.OperationStatus(v)
-		if !st.Valid() {
+		if !domain.OperationStatus(v).Valid() {
 			return f, invalidField("status-invalid", "status", "unknown status "+strconv.Quote(v))
 		}
-		f.Status = st
+		f.Status = v
 	}
 	if v := c.Query("kind"); v != "" {
-		k := domain.OperationKind(v)
-		if k != domain.OpBackup && k != domain.OpRestore {
+		if v != string(domain.OpBackup) && v != string(domain.OpRestore) {
 			return f, invalidField("kind-invalid", "kind", "kind must be backup or restore")
 		}
-		f.Kind = k
+		f.Kind = v
 	}
 	if v := c.Query("source_id"); v != "" {
-		id, err := uuid.Parse(v)
-		if err != nil {
+		if f.SourceID, err = uuid.Parse(v); err != nil {
 			return f, invalidField("source-id-invalid", "source_id", "source_id must be a connection id")
 		}
-		f.SourceID = &id
 	}
-	if v := c.Query("from"); v != "" {
-		t, _, err := parseDateOrTime(v)
-		if err != nil {
-			return f, invalidField("from-invalid", "from", "from must be a date (2026-11-27) or an RFC 3339 time")
-		}
-		f.From = &t
+	if f.From, err = projections.ParseTimeBound(c.Query("from"), false); err != nil {
+		return f, invalidField("from-invalid", "from", "from must be a date (2026-11-27) or an RFC 3339 time")
 	}
-	if v := c.Query("to"); v != "" {
-		t, isDate, err := parseDateOrTime(v)
-		if err != nil {
-			return f, invalidField("to-invalid", "to", "to must be a date (2026-11-27) or an RFC 3339 time")
-		}
-		if isDate {
-			t = t.Add(24*time.Hour - time.Nanosecond) // the whole day
-		}
-		f.To = &t
+	if f.To, err = projections.ParseTimeBound(c.Query("to"), true); err != nil {
+		return f, invalidField("to-invalid", "to", "to must be a date (2026-11-27) or an RFC 3339 time")
 	}
-	if f.From != nil && f.To != nil && f.To.Before(*f.From) {
-		return f, invalidField("range-invalid", "to", "to must not be before from")
+	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
+		return f, invalidField("range-invalid", "to", "the end of the date range must come after its start")
 	}
 	return f, nil
-}
-
-func parseDateOrTime(v string) (t time.Time, isDate bool, err error) {
-	if len(v) == len(time.DateOnly) {
-		t, err = time.Parse(time.DateOnly, v)
-		return t, true, err
-	}
-	t, err = time.Parse(time.RFC3339Nano, v)
-	return t.UTC(), false, err
 }
 
 func (s *Server) getOperation(c *fiber.Ctx) error {

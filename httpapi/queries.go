@@ -14,12 +14,12 @@ import (
 // (projections.Queries implements it).
 type Queries interface {
 	GetUser(ctx context.Context, id uuid.UUID) (projections.User, error)
-	ListConnections(ctx context.Context, role domain.Role) ([]projections.Connection, error)
+	ListConnections(ctx context.Context, role string) ([]projections.Connection, error)
 	GetConnection(ctx context.Context, id uuid.UUID) (projections.Connection, error)
-	ListOperations(ctx context.Context, f projections.OperationFilter) (projections.OperationPage, error)
+	ListOperations(ctx context.Context, f projections.OperationFilter) (items []projections.OperationSummary, total int64, totals map[string]int64, err error)
 	GetOperation(ctx context.Context, id uuid.UUID) (projections.Operation, error)
 	LogLines(ctx context.Context, operationID uuid.UUID, after int64, limit int) ([]projections.LogLine, error)
-	ListAudit(ctx context.Context, f projections.AuditFilter) (projections.AuditPage, error)
+	ListAudit(ctx context.Context, f projections.AuditFilter) ([]projections.AuditEvent, int64, error)
 }
 
 // ProjectionWaiter lets a write's answer wait until the read models show it

@@ -53,7 +53,7 @@ func (s *Server) currentSession(c *fiber.Ctx) (*sessionState, error) {
 		if err := s.sessions.delete(ctx, sess.ID); err != nil {
 			return nil, err
 		}
-		s.recordLogout(s.actorContext(c, &sess), sess, "idle-timeout")
+		s.recordLogout(s.actorContext(c, &sess), sess, commands.LogoutIdleTimeout)
 	default:
 		st.sess = &sess
 		c.Locals(localUser, sess.UserID.String())
@@ -78,10 +78,7 @@ func (s *Server) touchEvery() time.Duration {
 // recordLogout records the logout event; the session is already gone, so a
 // failure to record it is logged, not shown to the user.
 func (s *Server) recordLogout(ctx context.Context, sess session, reason string) {
-	if s.deps.Users == nil {
-		return
-	}
-	if err := s.deps.Users.Logout(ctx, sess.UserID, reason); err != nil {
+	if _, err := s.deps.Commands.Logout.Handle(ctx, commands.Logout{UserID: sess.UserID, Reason: reason}); err != nil {
 		s.log.Error("record logout", "user_id", sess.UserID.String(), "reason", reason, "error", err.Error())
 	}
 }
