@@ -23,7 +23,7 @@ type RestorePlanner interface {
 
 type restoreInput struct {
 	Target struct {
-		ConnectionID *uuid.UUID           `json:"connection_id"`
+		ConnectionID *uuid.UUID            `json:"connection_id"`
 		Kind         domain.ConnectionKind `json:"kind"`
 		Name         string                `json:"name"`
 		Settings     map[string]string     `json:"settings"`
