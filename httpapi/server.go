@@ -124,14 +124,20 @@ func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 // background work (reset e-mails being sent).
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.app.ShutdownWithContext(ctx)
+	return errors.Join(err, s.WaitBackground(ctx))
+}
+
+// WaitBackground waits until the work requests started in the background
+// (reset e-mails) has finished, or ctx ends.
+func (s *Server) WaitBackground(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() { s.bg.Wait(); close(done) }()
 	select {
 	case <-done:
+		return nil
 	case <-ctx.Done():
-		return errors.Join(err, ctx.Err())
+		return ctx.Err()
 	}
-	return err
 }
 
 func (s *Server) now() time.Time { return s.deps.Clock().UTC() }
