@@ -1,0 +1,484 @@
+package gdrive
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"backupd/executors/archive"
+)
+
+var (
+	errUploadClosed = errors.New("this Google Drive upload is already suspended, completed or aborted")
+	errAborted      = errors.New("the Google Drive upload was aborted")
+)
+
+// chunk is bytes [off, off+len(data)) of the file, handed to the uploader.
+type chunk struct {
+	off  int64
+	data []byte
+}
+
+// pendingMark is a resumable point not yet known to be durable.
+type pendingMark struct {
+	mark any
+	pos  int64  // bytes written before it
+	hash []byte // marshaled SHA-256 state at pos
+}
+
+// upload writes one file through a resumable session. Write fills a chunk
+// buffer; a full chunk goes to the uploader goroutine, which sends it while
+// Write fills the next one, so at most two chunks are held. Every request to
+// the session goes through one pacer, used by one goroutine at a time (the
+// uploader, then Suspend, Complete or Abort once the uploader has stopped).
+type upload struct {
+	d         *Destination
+	sess      *session
+	name      string
+	onDurable archive.DurableFunc
+	log       *slog.Logger
+	chunkSize int
+	pacer     *pacer
+	done      chan struct{} // closed when the uploader goroutine exits
+	cancel    context.CancelFunc
+	confirmed atomic.Int64 // bytes the session is known to hold
+
+	mu          sync.Mutex
+	cond        *sync.Cond
+	cur         []byte // bytes [curOff, curOff+len(cur)) not handed off yet
+	curOff      int64
+	spare       []byte // a chunk buffer to reuse
+	inflight    *chunk
+	written     int64     // bytes written by the caller
+	skip        int64     // bytes the session already holds past written (after a resume)
+	hash        hash.Hash // SHA-256 of everything written
+	marks       []pendingMark
+	lastDurable int64 // confirmed offset of the last durable callback
+	err         error // first failure: every later call returns it
+	closed      bool  // Suspend, Complete or Abort began
+	completed   *fileInfo
+}
+
+func (d *Destination) newUpload(ctx context.Context, sess *session, name string, onDurable archive.DurableFunc) *upload {
+	u := &upload{
+		d: d, sess: sess, name: name, onDurable: onDurable, chunkSize: d.opts.ChunkSize,
+		log:   d.log.With("file", name, "session", sess.tag()),
+		pacer: newPacer(d.opts.Retry, d.log.With("file", name, "session", sess.tag())),
+		done:  make(chan struct{}), hash: sha256.New(),
+	}
+	u.cond = sync.NewCond(&u.mu)
+	u.cur = make([]byte, 0, u.chunkSize)
+	return u
+}
+
+// start runs the uploader until the upload is closed or fails.
+// When ctx ends first, the upload fails (an idle uploader would otherwise
+// wait for ever).
+func (u *upload) start(ctx context.Context) {
+	ctx, u.cancel = context.WithCancel(ctx)
+	context.AfterFunc(ctx, func() {
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		if !u.closed {
+			u.failLocked(fmt.Errorf("the Google Drive upload of %s was stopped: %w", u.name, ctx.Err()))
+		}
+	})
+	go u.run(ctx)
+}
+
+// StartUpload opens a resumable session for name in the folder.
+func (d *Destination) StartUpload(ctx context.Context, name string, sizeHint int64, onDurable archive.DurableFunc) (archive.Upload, error) {
+	folder, err := d.FolderID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var sess *session
+	p := newPacer(d.opts.Retry, d.log)
+	err = p.do(ctx, "opening a Google Drive upload session for "+name, func() error {
+		sess, err = d.initiate(ctx, name, folder)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	u := d.newUpload(ctx, sess, name, onDurable)
+	u.log.Info("opened a Google Drive upload session for " + name)
+	u.start(ctx)
+	return u, nil
+}
+
+func (u *upload) Uploaded() int64 { return u.confirmed.Load() }
+
+// Write buffers p; it blocks while a full chunk waits for the one in
+// flight, which bounds memory.
+func (u *upload) Write(p []byte) (int, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if err := u.usableLocked(); err != nil {
+		return 0, err
+	}
+	u.hash.Write(p)
+	u.written += int64(len(p))
+	q := p
+	if u.skip > 0 {
+		// The session already holds these bytes (they were regenerated
+		// after a resume and are identical): skip them.
+		k := min(u.skip, int64(len(q)))
+		q, u.skip = q[k:], u.skip-k
+	}
+	if err := u.appendLocked(q); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// appendLocked adds file bytes, handing off each full chunk.
+func (u *upload) appendLocked(q []byte) error {
+	for len(q) > 0 {
+		k := min(u.chunkSize-len(u.cur), len(q))
+		u.cur = append(u.cur, q[:k]...)
+		q = q[k:]
+		if len(u.cur) < u.chunkSize {
+			continue
+		}
+		for u.inflight != nil && u.err == nil {
+			u.cond.Wait()
+		}
+		if u.err != nil {
+			return u.err
+		}
+		u.inflight = &chunk{off: u.curOff, data: u.cur}
+		u.curOff += int64(len(u.cur))
+		if u.spare != nil {
+			u.cur, u.spare = u.spare[:0], nil
+		} else {
+			u.cur = make([]byte, 0, u.chunkSize)
+		}
+		u.cond.Broadcast()
+	}
+	return nil
+}
+
+func (u *upload) usableLocked() error {
+	if u.err != nil {
+		return u.err
+	}
+	if u.closed {
+		return errUploadClosed
+	}
+	return nil
+}
+
+// Mark records a resumable point; cheap, no I/O.
+func (u *upload) Mark(mark any) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.onDurable == nil || u.closed {
+		return
+	}
+	st, _ := u.hash.(encoding.BinaryMarshaler).MarshalBinary()
+	u.marks = append(u.marks, pendingMark{mark: mark, pos: u.written, hash: st})
+}
+
+// run is the uploader goroutine.
+func (u *upload) run(ctx context.Context) {
+	defer close(u.done)
+	for {
+		u.mu.Lock()
+		for u.inflight == nil && !u.closed && u.err == nil {
+			u.cond.Wait()
+		}
+		c := u.inflight
+		if c == nil || u.err != nil {
+			u.mu.Unlock()
+			return
+		}
+		u.mu.Unlock()
+
+		_, err := u.send(ctx, c.off, c.data, -1)
+
+		u.mu.Lock()
+		if err != nil {
+			u.failLocked(err)
+			u.mu.Unlock()
+			return
+		}
+		mark, state := u.durableLocked()
+		u.mu.Unlock()
+		u.log.Info(fmt.Sprintf("uploaded %s to Google Drive", formatBytes(u.confirmed.Load())))
+		if state != nil {
+			// Before freeing the chunk: a checkpoint is recorded before the
+			// writer moves on, so checkpoints follow the data closely.
+			u.onDurable(mark, state)
+		}
+		u.mu.Lock()
+		u.inflight, u.spare = nil, c.data[:0]
+		u.cond.Broadcast()
+		u.mu.Unlock()
+	}
+}
+
+func (u *upload) failLocked(err error) {
+	if u.err == nil {
+		u.err = err
+	}
+	u.cond.Broadcast()
+}
+
+// durableLocked picks the latest mark made durable by what the session now
+// holds and, at most every DurableEvery bytes, returns its resume state.
+// A mark is durable when every byte before its last 256 KiB boundary is
+// confirmed; the bytes after that boundary go inline in the state.
+func (u *upload) durableLocked() (any, []byte) {
+	confirmed := u.confirmed.Load()
+	i := 0
+	for i < len(u.marks) && alignDown(u.marks[i].pos) <= confirmed {
+		i++
+	}
+	if i == 0 {
+		return nil, nil
+	}
+	best := u.marks[i-1]
+	u.marks = append(u.marks[:0], u.marks[i:]...)
+	if confirmed-u.lastDurable < u.d.opts.DurableEvery {
+		return nil, nil
+	}
+	var tail []byte
+	if best.pos > confirmed {
+		// [confirmed, pos) starts the chunk being filled.
+		n := best.pos - confirmed
+		if u.curOff != confirmed || int64(len(u.cur)) < n {
+			return nil, nil
+		}
+		tail = append([]byte(nil), u.cur[:n]...)
+	}
+	u.lastDurable = confirmed
+	st := uploadState{SessionURI: u.sess.uri, FileName: u.name, Confirmed: confirmed, TotalWritten: best.pos, Tail: tail, SHA256: best.hash}
+	return best.mark, st.marshal()
+}
+
+// send makes the session hold the file's bytes [off, off+len(data)): it
+// resends whatever did not arrive, asking the session after every failure
+// how much did. With total >= 0 the request finishes the file.
+func (u *upload) send(ctx context.Context, off int64, data []byte, total int64) (*fileInfo, error) {
+	end := off + int64(len(data))
+	pos := u.confirmed.Load()
+	ask := false
+	for {
+		var (
+			held int64
+			file *fileInfo
+			err  error
+			what string
+		)
+		if ask {
+			what = "asking Google Drive how much of the upload arrived"
+			held, file, err = u.sess.status(ctx)
+		} else {
+			if pos < off || pos > end {
+				return nil, fmt.Errorf("Google Drive holds %d bytes of %s, but the upload continues at %d: %w", pos, u.name, off, ErrSessionExpired)
+			}
+			if pos == end && total < 0 {
+				return nil, nil
+			}
+			what = fmt.Sprintf("uploading bytes %d-%d", pos, end-1)
+			held, file, err = u.sess.put(ctx, data[pos-off:], pos, total)
+			if err == nil && file == nil && held <= pos && pos < end {
+				err = errNoProgress
+			}
+		}
+		if err != nil {
+			if err = u.pacer.failed(ctx, what, err); err != nil {
+				return nil, err
+			}
+			ask = true
+			continue
+		}
+		u.pacer.succeeded()
+		if ask && file == nil {
+			u.log.Info(fmt.Sprintf("the upload session holds %d bytes; continuing from there", held))
+		}
+		ask = false
+		u.confirmed.Store(held)
+		if file != nil {
+			if total < 0 {
+				return nil, fmt.Errorf("Google Drive finished %s before the last chunk was sent", u.name)
+			}
+			return file, nil
+		}
+		pos = held
+	}
+}
+
+// Suspend uploads every whole 256 KiB block written, confirms it with a
+// status query and returns the state to continue, the last partial block
+// inline. The upload is finished afterwards.
+func (u *upload) Suspend(ctx context.Context) (json.RawMessage, error) {
+	cur, off, written, skip, hashState, err := u.closeAndWait(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if skip > 0 || u.completed != nil {
+		// Nothing pending: the session already holds more than was written.
+		st := uploadState{SessionURI: u.sess.uri, FileName: u.name, Confirmed: u.confirmed.Load(), TotalWritten: written, SHA256: hashState}
+		return st.marshal(), nil
+	}
+	whole := int64(len(cur)) / chunkAlign * chunkAlign
+	if whole > 0 {
+		if _, err := u.send(ctx, off, cur[:whole], -1); err != nil {
+			return nil, u.fail(err)
+		}
+	}
+	var held int64
+	err = u.pacer.do(ctx, "confirming the upload of "+u.name, func() error {
+		var err error
+		held, _, err = u.sess.status(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, u.fail(err)
+	}
+	if held < off+whole || held > off+int64(len(cur)) {
+		return nil, u.fail(fmt.Errorf("Google Drive holds %d bytes of %s, %d expected: %w", held, u.name, off+whole, ErrSessionExpired))
+	}
+	u.confirmed.Store(held)
+	st := uploadState{SessionURI: u.sess.uri, FileName: u.name, Confirmed: held, TotalWritten: written,
+		Tail: append([]byte(nil), cur[held-off:]...), SHA256: hashState}
+	u.log.Info(fmt.Sprintf("paused the Google Drive upload of %s at %s (%s kept in the checkpoint)", u.name, formatBytes(held), formatBytes(int64(len(st.Tail)))))
+	return st.marshal(), nil
+}
+
+// closeAndWait stops taking writes, waits for the chunk in flight and the
+// uploader, and returns what is still pending.
+func (u *upload) closeAndWait(ctx context.Context) (cur []byte, off, written, skip int64, hashState []byte, err error) {
+	u.mu.Lock()
+	if err := u.usableLocked(); err != nil {
+		u.mu.Unlock()
+		return nil, 0, 0, 0, nil, err
+	}
+	u.closed = true
+	u.cond.Broadcast()
+	stop := context.AfterFunc(ctx, func() { u.mu.Lock(); u.cond.Broadcast(); u.mu.Unlock() })
+	for u.inflight != nil && u.err == nil && ctx.Err() == nil {
+		u.cond.Wait()
+	}
+	stop()
+	if u.err != nil || ctx.Err() != nil {
+		err := u.err
+		if err == nil {
+			err = ctx.Err()
+		}
+		u.mu.Unlock()
+		return nil, 0, 0, 0, nil, err
+	}
+	cur, off, written, skip = u.cur, u.curOff, u.written, u.skip
+	hashState, _ = u.hash.(encoding.BinaryMarshaler).MarshalBinary()
+	u.mu.Unlock()
+	<-u.done
+	u.cancel() // the uploader is gone; release its context
+	return cur, off, written, skip, hashState, nil
+}
+
+func (u *upload) fail(err error) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.failLocked(err)
+	return err
+}
+
+// Complete sends the rest as the final chunk and checks that Drive stored
+// exactly the bytes written (size and SHA-256). On error, Abort removes the
+// session and any file.
+func (u *upload) Complete(ctx context.Context) (archive.Location, error) {
+	cur, off, written, skip, _, err := u.closeAndWait(ctx)
+	if err != nil {
+		return "", err
+	}
+	sum := hex.EncodeToString(u.hash.Sum(nil))
+	file := u.completed
+	if skip > 0 {
+		return "", u.fail(fmt.Errorf("the archive ended at %d bytes but Google Drive already holds %d: it is not the archive this upload began", written, written+skip))
+	}
+	if file == nil {
+		file, err = u.send(ctx, off, cur, written)
+		if err != nil {
+			return "", u.fail(err)
+		}
+	}
+	u.mu.Lock()
+	u.completed = file
+	u.mu.Unlock()
+	if file.Size != written {
+		return "", u.fail(fmt.Errorf("Google Drive stored %s with %d bytes, %d were written", u.name, file.Size, written))
+	}
+	if file.SHA256 == "" {
+		u.log.Warn("Google Drive returned no SHA-256 for " + u.name + "; only its size was verified")
+	} else if file.SHA256 != sum {
+		return "", u.fail(fmt.Errorf("Google Drive stored %s with SHA-256 %s, but the bytes written have %s", u.name, file.SHA256, sum))
+	}
+	u.log.Info(fmt.Sprintf("stored %s in Google Drive (%s, SHA-256 verified)", u.name, formatBytes(written)), "file_id", file.ID)
+	return location(file.ID), nil
+}
+
+// Abort cancels the session and deletes the file if the upload had
+// completed (a lost final answer included).
+func (u *upload) Abort(ctx context.Context) error {
+	u.mu.Lock()
+	u.closed = true
+	if u.err == nil {
+		u.err = errAborted
+	}
+	u.cond.Broadcast()
+	file := u.completed
+	u.mu.Unlock()
+	u.cancel()
+	<-u.done
+	if err := u.d.discard(ctx, u.sess, file); err != nil {
+		return err
+	}
+	u.log.Info("cancelled the Google Drive upload of " + u.name)
+	return nil
+}
+
+// discard removes a session and the file it may have finished.
+func (d *Destination) discard(ctx context.Context, sess *session, file *fileInfo) error {
+	p := newPacer(d.opts.Retry, d.log)
+	if file == nil {
+		err := p.do(ctx, "asking Google Drive about the upload session", func() error {
+			_, f, err := sess.status(ctx)
+			file = f
+			return err
+		})
+		if err != nil && !errors.Is(err, ErrSessionExpired) {
+			return err
+		}
+	}
+	if file != nil {
+		if err := p.do(ctx, "deleting the uploaded "+file.Name, func() error { return d.deleteFile(ctx, file.ID) }); err != nil {
+			return err
+		}
+	}
+	return p.do(ctx, "cancelling the Google Drive upload session", func() error { return sess.cancel(ctx) })
+}
+
+func alignDown(n int64) int64 { return n / chunkAlign * chunkAlign }
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
