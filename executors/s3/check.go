@@ -80,7 +80,7 @@ func describeCheckError(cfg Config, action string, err error) domain.Check {
 	switch code := apiCode(err); code {
 	case "SignatureDoesNotMatch":
 		return domain.Check{Field: "secret_access_key", Reason: "the secret access key is wrong"}
-	case "InvalidAccessKeyId":
+	case "InvalidAccessKeyId", "XAdminUserNotFound": // the second is versitygw's
 		return domain.Check{Field: "access_key_id", Reason: "the access key ID is unknown to the service"}
 	case "NoSuchBucket":
 		return domain.Check{Field: "bucket", Reason: "the bucket does not exist"}

@@ -197,18 +197,19 @@ func (u *upload) startPart(n int64, hasMark bool, mark any) {
 }
 
 func (u *upload) newBuffer() []byte {
+	need := u.hardLimit(u.nextPart)
 	select {
 	case b := <-u.freeBufs:
-		return b[:0]
+		if int64(cap(b)) >= need {
+			return b[:0]
+		}
+		// Parts grew: let the small one go.
 	default:
-		return make([]byte, 0, u.hardLimit(u.nextPart))
 	}
+	return make([]byte, 0, need)
 }
 
 func (u *upload) recycle(b []byte) {
-	if int64(cap(b)) < u.hardLimit(u.nextPart) {
-		return // parts grew: let the small one go
-	}
 	select {
 	case u.freeBufs <- b:
 	default:

@@ -26,10 +26,11 @@ import (
 // Call is one request the proxy forwarded.
 type Call struct {
 	Method        string
-	Path          string // URL path, unescaped
-	Query         string // raw query
-	RequestBytes  int64  // request body bytes forwarded
-	ResponseBytes int64  // response body bytes delivered to the client
+	Path          string      // URL path, unescaped
+	Query         string      // raw query
+	Header        http.Header // request headers as received
+	RequestBytes  int64       // request body bytes forwarded
+	ResponseBytes int64       // response body bytes delivered to the client
 	Status        int
 	Cut           bool // the response was cut on purpose
 }
@@ -70,7 +71,7 @@ func New(t testing.TB, target string) *Proxy {
 		ErrorLog:       log.New(io.Discard, "", 0), // cuts are on purpose
 	}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		call := &Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
+		call := &Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone()}
 		p.mu.Lock()
 		p.calls = append(p.calls, call)
 		p.mu.Unlock()
