@@ -181,15 +181,14 @@ func (d *Destination) putResumable(ctx context.Context, name string, r io.Reader
 // removeOlder deletes other files named name in the folder (an earlier,
 // interrupted Put). Best effort: a leftover is harmless.
 func (d *Destination) removeOlder(ctx context.Context, name, folder, keep string) {
-	q := fmt.Sprintf("name = %s and %s in parents and trashed = false", quote(name), quote(folder))
-	list, err := d.svc.Files.List().Q(q).Fields("files(id)").PageSize(100).Context(ctx).Do()
+	ids, err := filesNamed(ctx, d.svc, folder, name)
 	if err != nil {
-		d.log.Warn("could not look for older copies of "+name, "error", safeErr(fromGoogleAPI(err)))
+		d.log.Warn("could not look for older copies of "+name, "error", safeErr(err))
 		return
 	}
-	for _, f := range list.Files {
-		if f.Id != keep {
-			if err := d.deleteFile(ctx, f.Id); err != nil {
+	for _, id := range ids {
+		if id != keep {
+			if err := d.deleteFile(ctx, id); err != nil {
 				d.log.Warn("could not delete an older copy of "+name, "error", safeErr(err))
 			}
 		}

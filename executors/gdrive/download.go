@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // download reads a Drive file from an offset with ranged GETs, reopening
@@ -22,6 +23,20 @@ type download struct {
 	body  io.ReadCloser
 	pacer *pacer
 	err   error
+
+	cancel   context.CancelFunc // of the current request
+	watchdog *time.Timer        // cancels it when no byte came for downloadIdle
+}
+
+// downloadIdle is how long a download may go without receiving a byte.
+var downloadIdle = 2 * time.Minute
+
+func (r *download) stop() {
+	if r.watchdog != nil {
+		r.watchdog.Stop()
+		r.cancel()
+		r.watchdog, r.cancel = nil, nil
+	}
 }
 
 // open starts a GET at d.off.
@@ -31,7 +46,12 @@ func (r *download) open() error {
 		return nil
 	}
 	u := r.d.ep.driveBase() + "/files/" + url.PathEscape(r.id) + "?alt=media"
-	req, err := http.NewRequestWithContext(r.ctx, http.MethodGet, u, http.NoBody)
+	// The watchdog cancels a request whose body stops flowing, so Read
+	// reopens instead of waiting for ever.
+	reqCtx, cancel := context.WithCancel(r.ctx)
+	r.stop()
+	r.cancel, r.watchdog = cancel, time.AfterFunc(downloadIdle, cancel)
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, u, http.NoBody)
 	if err != nil {
 		return err
 	}
@@ -112,6 +132,9 @@ func (r *download) Read(p []byte) (int, error) {
 		r.off += int64(n)
 		if n > 0 {
 			r.pacer.succeeded()
+			if r.watchdog != nil {
+				r.watchdog.Reset(downloadIdle)
+			}
 		}
 		if err == nil {
 			return n, nil
@@ -125,6 +148,9 @@ func (r *download) Read(p []byte) (int, error) {
 		if r.ctx.Err() != nil {
 			r.err = r.ctx.Err()
 			return n, r.err
+		}
+		if errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("no data received for %s", downloadIdle) // the watchdog cut it
 		}
 		// The body ended early or broke: reopen where it stopped.
 		_ = r.body.Close()
@@ -142,10 +168,12 @@ func (r *download) Read(p []byte) (int, error) {
 
 func (r *download) Close() error {
 	r.err = errors.New("download closed")
+	var err error
 	if r.body != nil {
-		return r.body.Close()
+		err = r.body.Close()
 	}
-	return nil
+	r.stop()
+	return err
 }
 
 // parseContentRange reads "bytes START-END/SIZE".

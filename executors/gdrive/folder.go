@@ -22,13 +22,20 @@ func folderQuery(name string) string {
 // the drive.file scope only folders this app created are visible), creating
 // it when there is none.
 func findOrCreateFolder(ctx context.Context, svc *drive.Service, name string) (*drive.File, bool, error) {
-	list, err := svc.Files.List().Q(folderQuery(name)).OrderBy("createdTime").PageSize(10).
-		Fields("files(id,name)").Context(ctx).Do()
-	if err != nil {
-		return nil, false, fromGoogleAPI(err)
-	}
-	if len(list.Files) > 0 {
-		return list.Files[0], false, nil
+	// Pages may be short (even empty) before the end: follow them.
+	call := svc.Files.List().Q(folderQuery(name)).OrderBy("createdTime").PageSize(10).
+		Fields("files(id,name),nextPageToken")
+	for token := ""; ; {
+		list, err := call.PageToken(token).Context(ctx).Do()
+		if err != nil {
+			return nil, false, fromGoogleAPI(err)
+		}
+		if len(list.Files) > 0 {
+			return list.Files[0], false, nil
+		}
+		if token = list.NextPageToken; token == "" {
+			break
+		}
 	}
 	f, err := svc.Files.Create(&drive.File{Name: name, MimeType: folderMime, Parents: []string{"root"}}).
 		Fields("id,name").Context(ctx).Do()
@@ -49,4 +56,17 @@ func usableFolder(ctx context.Context, svc *drive.Service, id, name string) (boo
 		return false, err
 	}
 	return f.MimeType == folderMime && !f.Trashed && (name == "" || f.Name == name), nil
+}
+
+// filesNamed lists the ids of the files named name in folder (not trashed).
+func filesNamed(ctx context.Context, svc *drive.Service, folder, name string) ([]string, error) {
+	q := fmt.Sprintf("name = %s and %s in parents and trashed = false", quote(name), quote(folder))
+	var ids []string
+	err := svc.Files.List().Q(q).PageSize(100).Fields("files(id),nextPageToken").Pages(ctx, func(l *drive.FileList) error {
+		for _, f := range l.Files {
+			ids = append(ids, f.Id)
+		}
+		return nil
+	})
+	return ids, fromGoogleAPI(err)
 }

@@ -34,7 +34,7 @@ func appFor(p peers.DrivePeer) gdrive.App {
 
 // connection authorizes a fresh grant and returns what a stored Drive
 // connection holds.
-func connection(t *testing.T, p peers.DrivePeer, folder string) (settings, secrets map[string]string) {
+func connection(t testing.TB, p peers.DrivePeer, folder string) (settings, secrets map[string]string) {
 	t.Helper()
 	access, refresh := p.Authorize(t, gdrive.Scope)
 	require.NotEmpty(t, refresh)
@@ -101,7 +101,7 @@ type fixture struct {
 
 // newFixture connects to p, checks the connection (which creates the
 // folder) and returns what destinations are built from.
-func newFixture(t *testing.T, p peers.DrivePeer) *fixture {
+func newFixture(t testing.TB, p peers.DrivePeer) *fixture {
 	t.Helper()
 	f := &fixture{peer: p, app: appFor(p), refresh: &refreshLog{},
 		counter: &countingTransport{base: http.DefaultTransport.(*http.Transport).Clone()}, logs: &syncBuffer{}}
@@ -119,7 +119,7 @@ func newFixture(t *testing.T, p peers.DrivePeer) *fixture {
 	return f
 }
 
-func (f *fixture) destination(t *testing.T, chunk int, durableEvery int64) *gdrive.Destination {
+func (f *fixture) destination(t testing.TB, chunk int, durableEvery int64) *gdrive.Destination {
 	t.Helper()
 	cfg, err := gdrive.ConfigFrom(f.settings, f.secrets)
 	require.NoError(t, err)
@@ -133,7 +133,7 @@ func (f *fixture) destination(t *testing.T, chunk int, durableEvery int64) *gdri
 
 // download fetches a file with a plain GET and a fresh access token,
 // independently of the code under test.
-func (f *fixture) download(t *testing.T, loc archive.Location) []byte {
+func (f *fixture) download(t testing.TB, loc archive.Location) []byte {
 	t.Helper()
 	access, _ := f.peer.Authorize(t, gdrive.Scope)
 	id := strings.TrimPrefix(string(loc), "gdrive://")
@@ -201,7 +201,7 @@ type emuState struct {
 	FaultsPending []json.RawMessage           `json:"faults_pending"`
 }
 
-func state(t *testing.T, p peers.DrivePeer) emuState {
+func state(t testing.TB, p peers.DrivePeer) emuState {
 	t.Helper()
 	raw, err := json.Marshal(p.State(t))
 	require.NoError(t, err)
@@ -239,7 +239,7 @@ func (s emuState) filesNamed(name string) int {
 }
 
 // waitFaultsFired waits until every queued fault has fired.
-func waitFaultsFired(t *testing.T, p peers.DrivePeer) {
+func waitFaultsFired(t testing.TB, p peers.DrivePeer) {
 	t.Helper()
 	require.Eventually(t, func() bool { return len(state(t, p).FaultsPending) == 0 }, 60*time.Second, 20*time.Millisecond,
 		"injected faults did not fire")
@@ -263,7 +263,7 @@ func (s *syncBuffer) String() string {
 }
 
 
-func ctxTimeout(t *testing.T, d time.Duration) context.Context {
+func ctxTimeout(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // simpleUploadLimit is the most a multipart upload may carry (5 MB).
@@ -115,7 +116,12 @@ func (s *session) put(ctx context.Context, data []byte, start, total int64) (int
 	if len(data) > 0 {
 		rng = fmt.Sprintf("bytes %d-%d/%s", start, start+int64(len(data))-1, tot)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.uri, bytes.NewReader(data))
+	// A connection that stalls while the body is written has no other
+	// timeout: allow two minutes plus 64 KiB/s, then retry.
+	limit := 2*time.Minute + time.Duration(len(data))*time.Second/(64<<10)
+	reqCtx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodPut, s.uri, bytes.NewReader(data))
 	if err != nil {
 		return 0, nil, errors.New("invalid upload session URI")
 	}
@@ -126,6 +132,9 @@ func (s *session) put(ctx context.Context, data []byte, start, total int64) (int
 	}
 	req.Header.Set("Content-Range", rng)
 	resp, err := do(s.client, req)
+	if err != nil && ctx.Err() == nil && reqCtx.Err() != nil {
+		err = &transportError{err: fmt.Errorf("no answer within %s", limit.Round(time.Second))}
+	}
 	if err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusGone) {

@@ -110,6 +110,11 @@ func (d *Destination) StartUpload(ctx context.Context, name string, sizeHint int
 		return nil, err
 	}
 	u := d.newUpload(ctx, sess, name, onDurable)
+	if sizeHint > 0 && sizeHint < int64(u.chunkSize) {
+		// A small archive needs no full-size buffers.
+		u.chunkSize = int(alignDown(max(sizeHint, 1<<20) + chunkAlign - 1))
+		u.cur = make([]byte, 0, u.chunkSize)
+	}
 	u.log.Info("opened a Google Drive upload session for " + name)
 	u.start(ctx)
 	return u, nil

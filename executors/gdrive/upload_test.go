@@ -347,6 +347,11 @@ func TestEmptyAndSmallUploads(t *testing.T) {
 		require.NoError(t, err)
 		require.EqualValues(t, size, n)
 		require.Equal(t, sha(data), sha(f.download(t, loc)))
+		rd, err := d.Open(ctx, loc, 0)
+		require.NoError(t, err)
+		got, err := io.ReadAll(rd)
+		require.NoError(t, err)
+		require.Equal(t, sha(data), sha(got))
 	}
 }
 
