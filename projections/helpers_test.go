@@ -32,6 +32,9 @@ type env struct {
 	queries *projections.Queries
 	runErr  chan error
 	stopRun context.CancelFunc
+	// runFails: the test makes every projector stop, so Run must end with
+	// an error.
+	runFails bool
 }
 
 func newEnv(t *testing.T) *env {
@@ -77,7 +80,11 @@ func (e *env) stop() {
 	e.stopRun = nil
 	select {
 	case err := <-e.runErr:
-		require.NoError(e.t, err)
+		if e.runFails {
+			require.Error(e.t, err)
+		} else {
+			require.NoError(e.t, err)
+		}
 	case <-time.After(60 * time.Second):
 		e.t.Fatal("Run did not return after its context ended")
 	}

@@ -105,7 +105,8 @@ func statusLine(rec eventstore.Recorded) (uuid.UUID, logText, bool) {
 		}
 		return e.OperationID, logText{e.At, "warn", msg}, true
 	case domain.OperationInterrupted:
-		return e.OperationID, logText{e.At, "warn", fmt.Sprintf("Worker %s stopped (attempt %d): %s; resume to continue", e.WorkerID, e.Attempt, e.Reason)}, true
+		reason := strings.TrimPrefix(e.Reason, "worker stopped: ") // the line says it already
+		return e.OperationID, logText{e.At, "warn", fmt.Sprintf("Worker %s stopped (attempt %d): %s; resume to continue", e.WorkerID, e.Attempt, reason)}, true
 	case domain.OperationCompleted:
 		return e.OperationID, logText{e.At, "info", completedText(e)}, true
 	case domain.OperationFailed:

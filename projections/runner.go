@@ -93,11 +93,23 @@ func (e *ProjectorError) Unwrap() error { return e.Err }
 // Run migrates the database and runs every projector until ctx ends. A
 // projector that meets an event it cannot apply stops (the others go on):
 // the error is logged, reported by Failures and WaitCaughtUp, and the event
-// is never skipped. Run returns an error when every projector has stopped.
+// is never skipped. Run returns when ctx ends, with nil or the errors of the
+// projectors that stopped; it returns before that only when every projector
+// has stopped.
 //
 // The pool should allow a connection per projector plus what the caller
 // needs (pool_max_conns=10 or more).
 func (r *Runner) Run(ctx context.Context) error {
+	err := r.run(ctx)
+	if ctx.Err() != nil {
+		// Shutting down: whatever was interrupted (even the start-up) is
+		// not a failure, but stopped projectors still are.
+		return r.failureErr()
+	}
+	return err
+}
+
+func (r *Runner) run(ctx context.Context) error {
 	if err := Migrate(ctx, r.pool); err != nil {
 		return err
 	}
@@ -143,12 +155,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	if err := router.Run(ctx); err != nil {
 		return fmt.Errorf("projections: %w", err)
 	}
-	if ctx.Err() == nil {
-		if err := r.failureErr(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return r.failureErr() // the router stops by itself only when every projector has
 }
 
 // handler applies one event for p, or just moves past it when p does not
