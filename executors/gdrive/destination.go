@@ -101,7 +101,9 @@ func New(ctx context.Context, app App, cfg Config, opts Options) (*Destination, 
 }
 
 // Token returns the access token in use (refreshing it if it has expired).
-func (d *Destination) Token(ctx context.Context) (*oauth2.Token, error) { return d.ts.TokenContext(ctx) }
+func (d *Destination) Token(ctx context.Context) (*oauth2.Token, error) {
+	return d.ts.TokenContext(ctx)
+}
 
 // FolderID returns the target folder's id, finding or creating the folder
 // by name when the connection does not know it yet.

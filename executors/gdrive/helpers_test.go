@@ -262,7 +262,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-
 func ctxTimeout(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)

@@ -22,10 +22,10 @@ import (
 func TestQuote(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"Backups":        `'Backups'`,
-		"it's":           `'it\'s'`,
-		`back\slash`:     `'back\\slash'`,
-		`\'`:             `'\\\''`,
+		"Backups":      `'Backups'`,
+		"it's":         `'it\'s'`,
+		`back\slash`:   `'back\\slash'`,
+		`\'`:           `'\\\''`,
 		"unicode é 日本": "'unicode é 日本'",
 	} {
 		require.Equal(t, want, quote(in), in)

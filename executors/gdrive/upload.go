@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -47,7 +45,7 @@ type upload struct {
 	log       *slog.Logger
 	chunkSize int
 	pacer     *pacer
-	done      chan struct{} // closed when the uploader goroutine exits
+	ctx       context.Context // the uploader's, from StartUpload/ResumeUpload
 	cancel    context.CancelFunc
 	confirmed atomic.Int64 // bytes the session is known to hold
 
@@ -63,7 +61,10 @@ type upload struct {
 	marks       []pendingMark
 	lastDurable int64 // confirmed offset of the last durable callback
 	err         error // first failure: every later call returns it
-	closed      bool  // Suspend, Complete or Abort began
+	closed      bool  // Complete or Abort began
+	parked      bool  // Suspend drives the session: the uploader stays out
+	running     bool  // an uploader goroutine is alive
+	done        chan struct{} // closed when the last uploader goroutine exits
 	completed   *fileInfo
 }
 
@@ -72,7 +73,7 @@ func (d *Destination) newUpload(ctx context.Context, sess *session, name string,
 		d: d, sess: sess, name: name, onDurable: onDurable, chunkSize: d.opts.ChunkSize,
 		log:   d.log.With("file", name, "session", sess.tag()),
 		pacer: newPacer(d.opts.Retry, d.log.With("file", name, "session", sess.tag())),
-		done:  make(chan struct{}), hash: sha256.New(),
+		done:  closedChan(), hash: sha256.New(),
 	}
 	u.cond = sync.NewCond(&u.mu)
 	u.cur = make([]byte, 0, u.chunkSize)
@@ -81,17 +82,32 @@ func (d *Destination) newUpload(ctx context.Context, sess *session, name string,
 
 // start runs the uploader until the upload is closed or fails.
 // When ctx ends first, the upload fails (an idle uploader would otherwise
-// wait for ever).
+// wait for ever). The uploader goroutine itself starts with the first
+// full chunk, and again after a Suspend stopped it.
 func (u *upload) start(ctx context.Context) {
-	ctx, u.cancel = context.WithCancel(ctx)
-	context.AfterFunc(ctx, func() {
+	u.ctx, u.cancel = context.WithCancel(ctx)
+	context.AfterFunc(u.ctx, func() {
 		u.mu.Lock()
 		defer u.mu.Unlock()
 		if !u.closed {
-			u.failLocked(fmt.Errorf("the Google Drive upload of %s was stopped: %w", u.name, ctx.Err()))
+			u.failLocked(fmt.Errorf("the Google Drive upload of %s was stopped: %w", u.name, u.ctx.Err()))
 		}
 	})
-	go u.run(ctx)
+}
+
+// spawnLocked starts the uploader goroutine unless it runs.
+func (u *upload) spawnLocked() {
+	if u.running {
+		return
+	}
+	u.running, u.done = true, make(chan struct{})
+	go u.run(u.ctx, u.done)
+}
+
+func closedChan() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
 }
 
 // StartUpload opens a resumable session for name in the folder.
@@ -120,7 +136,13 @@ func (d *Destination) StartUpload(ctx context.Context, name string, sizeHint int
 	return u, nil
 }
 
-func (u *upload) Uploaded() int64 { return u.confirmed.Load() }
+// Uploaded is the number of bytes written so far that the session holds
+// (after a resume the session may hold more than has been written again).
+func (u *upload) Uploaded() int64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return min(u.confirmed.Load(), u.written)
+}
 
 // Write buffers p; it blocks while a full chunk waits for the one in
 // flight, which bounds memory.
@@ -147,6 +169,12 @@ func (u *upload) Write(p []byte) (int, error) {
 
 // appendLocked adds file bytes, handing off each full chunk.
 func (u *upload) appendLocked(q []byte) error {
+	if len(q) > 0 && cap(u.cur) < u.chunkSize {
+		// After a Suspend only the tail is kept; grow it back.
+		b := make([]byte, len(u.cur), u.chunkSize)
+		copy(b, u.cur)
+		u.cur = b
+	}
 	for len(q) > 0 {
 		k := min(u.chunkSize-len(u.cur), len(q))
 		u.cur = append(u.cur, q[:k]...)
@@ -161,6 +189,7 @@ func (u *upload) appendLocked(q []byte) error {
 			return u.err
 		}
 		u.inflight = &chunk{off: u.curOff, data: u.cur}
+		u.spawnLocked()
 		u.curOff += int64(len(u.cur))
 		if u.spare != nil {
 			u.cur, u.spare = u.spare[:0], nil
@@ -193,16 +222,18 @@ func (u *upload) Mark(mark any) {
 	u.marks = append(u.marks, pendingMark{mark: mark, pos: u.written, hash: st})
 }
 
-// run is the uploader goroutine.
-func (u *upload) run(ctx context.Context) {
-	defer close(u.done)
+// run is the uploader goroutine: it sends each chunk handed off, until
+// the upload is closed, parked by Suspend, or failed.
+func (u *upload) run(ctx context.Context, done chan struct{}) {
+	defer close(done)
 	for {
 		u.mu.Lock()
-		for u.inflight == nil && !u.closed && u.err == nil {
+		for u.inflight == nil && !u.closed && !u.parked && u.err == nil {
 			u.cond.Wait()
 		}
 		c := u.inflight
 		if c == nil || u.err != nil {
+			u.running = false
 			u.mu.Unlock()
 			return
 		}
@@ -213,6 +244,7 @@ func (u *upload) run(ctx context.Context) {
 		u.mu.Lock()
 		if err != nil {
 			u.failLocked(err)
+			u.running = false
 			u.mu.Unlock()
 			return
 		}
@@ -321,157 +353,6 @@ func (u *upload) send(ctx context.Context, off int64, data []byte, total int64) 
 		}
 		pos = held
 	}
-}
-
-// Suspend uploads every whole 256 KiB block written, confirms it with a
-// status query and returns the state to continue, the last partial block
-// inline. The upload is finished afterwards.
-func (u *upload) Suspend(ctx context.Context) (json.RawMessage, error) {
-	cur, off, written, skip, hashState, err := u.closeAndWait(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if skip > 0 || u.completed != nil {
-		// Nothing pending: the session already holds more than was written.
-		st := uploadState{SessionURI: u.sess.uri, FileName: u.name, Confirmed: u.confirmed.Load(), TotalWritten: written, SHA256: hashState}
-		return st.marshal(), nil
-	}
-	whole := int64(len(cur)) / chunkAlign * chunkAlign
-	if whole > 0 {
-		if _, err := u.send(ctx, off, cur[:whole], -1); err != nil {
-			return nil, u.fail(err)
-		}
-	}
-	var held int64
-	err = u.pacer.do(ctx, "confirming the upload of "+u.name, func() error {
-		var err error
-		held, _, err = u.sess.status(ctx)
-		return err
-	})
-	if err != nil {
-		return nil, u.fail(err)
-	}
-	if held < off+whole || held > off+int64(len(cur)) {
-		return nil, u.fail(fmt.Errorf("Google Drive holds %d bytes of %s, %d expected: %w", held, u.name, off+whole, ErrSessionExpired))
-	}
-	u.confirmed.Store(held)
-	st := uploadState{SessionURI: u.sess.uri, FileName: u.name, Confirmed: held, TotalWritten: written,
-		Tail: append([]byte(nil), cur[held-off:]...), SHA256: hashState}
-	u.log.Info(fmt.Sprintf("paused the Google Drive upload of %s at %s (%s kept in the checkpoint)", u.name, formatBytes(held), formatBytes(int64(len(st.Tail)))))
-	return st.marshal(), nil
-}
-
-// closeAndWait stops taking writes, waits for the chunk in flight and the
-// uploader, and returns what is still pending.
-func (u *upload) closeAndWait(ctx context.Context) (cur []byte, off, written, skip int64, hashState []byte, err error) {
-	u.mu.Lock()
-	if err := u.usableLocked(); err != nil {
-		u.mu.Unlock()
-		return nil, 0, 0, 0, nil, err
-	}
-	u.closed = true
-	u.cond.Broadcast()
-	stop := context.AfterFunc(ctx, func() { u.mu.Lock(); u.cond.Broadcast(); u.mu.Unlock() })
-	for u.inflight != nil && u.err == nil && ctx.Err() == nil {
-		u.cond.Wait()
-	}
-	stop()
-	if u.err != nil || ctx.Err() != nil {
-		err := u.err
-		if err == nil {
-			err = ctx.Err()
-		}
-		u.mu.Unlock()
-		return nil, 0, 0, 0, nil, err
-	}
-	cur, off, written, skip = u.cur, u.curOff, u.written, u.skip
-	hashState, _ = u.hash.(encoding.BinaryMarshaler).MarshalBinary()
-	u.mu.Unlock()
-	<-u.done
-	u.cancel() // the uploader is gone; release its context
-	return cur, off, written, skip, hashState, nil
-}
-
-func (u *upload) fail(err error) error {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	u.failLocked(err)
-	return err
-}
-
-// Complete sends the rest as the final chunk and checks that Drive stored
-// exactly the bytes written (size and SHA-256). On error, Abort removes the
-// session and any file.
-func (u *upload) Complete(ctx context.Context) (archive.Location, error) {
-	cur, off, written, skip, _, err := u.closeAndWait(ctx)
-	if err != nil {
-		return "", err
-	}
-	sum := hex.EncodeToString(u.hash.Sum(nil))
-	file := u.completed
-	if skip > 0 {
-		return "", u.fail(fmt.Errorf("the archive ended at %d bytes but Google Drive already holds %d: it is not the archive this upload began", written, written+skip))
-	}
-	if file == nil {
-		file, err = u.send(ctx, off, cur, written)
-		if err != nil {
-			return "", u.fail(err)
-		}
-	}
-	u.mu.Lock()
-	u.completed = file
-	u.mu.Unlock()
-	if file.Size != written {
-		return "", u.fail(fmt.Errorf("Google Drive stored %s with %d bytes, %d were written", u.name, file.Size, written))
-	}
-	if file.SHA256 == "" {
-		u.log.Warn("Google Drive returned no SHA-256 for " + u.name + "; only its size was verified")
-	} else if file.SHA256 != sum {
-		return "", u.fail(fmt.Errorf("Google Drive stored %s with SHA-256 %s, but the bytes written have %s", u.name, file.SHA256, sum))
-	}
-	u.log.Info(fmt.Sprintf("stored %s in Google Drive (%s, SHA-256 verified)", u.name, formatBytes(written)), "file_id", file.ID)
-	return location(file.ID), nil
-}
-
-// Abort cancels the session and deletes the file if the upload had
-// completed (a lost final answer included).
-func (u *upload) Abort(ctx context.Context) error {
-	u.mu.Lock()
-	u.closed = true
-	if u.err == nil {
-		u.err = errAborted
-	}
-	u.cond.Broadcast()
-	file := u.completed
-	u.mu.Unlock()
-	u.cancel()
-	<-u.done
-	if err := u.d.discard(ctx, u.sess, file); err != nil {
-		return err
-	}
-	u.log.Info("cancelled the Google Drive upload of " + u.name)
-	return nil
-}
-
-// discard removes a session and the file it may have finished.
-func (d *Destination) discard(ctx context.Context, sess *session, file *fileInfo) error {
-	p := newPacer(d.opts.Retry, d.log)
-	if file == nil {
-		err := p.do(ctx, "asking Google Drive about the upload session", func() error {
-			_, f, err := sess.status(ctx)
-			file = f
-			return err
-		})
-		if err != nil && !errors.Is(err, ErrSessionExpired) {
-			return err
-		}
-	}
-	if file != nil {
-		if err := p.do(ctx, "deleting the uploaded "+file.Name, func() error { return d.deleteFile(ctx, file.ID) }); err != nil {
-			return err
-		}
-	}
-	return p.do(ctx, "cancelling the Google Drive upload session", func() error { return sess.cancel(ctx) })
 }
 
 func alignDown(n int64) int64 { return n / chunkAlign * chunkAlign }

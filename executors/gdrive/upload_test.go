@@ -2,9 +2,7 @@ package gdrive_test
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
-	"io/fs"
 	"strings"
 	"sync"
 	"testing"
@@ -40,7 +38,9 @@ func TestUploadSurvivesFaults(t *testing.T) {
 	// Each fault is queued just before the chunk it should hit is handed
 	// off, once the previous one has fired.
 	faults := map[int64]func(){
-		0 * chunkSize: func() { p.Fault(t, map[string]any{"method": "PUT", "path_prefix": "/upload/", "status": 503, "reason": "backendError"}) },
+		0 * chunkSize: func() {
+			p.Fault(t, map[string]any{"method": "PUT", "path_prefix": "/upload/", "status": 503, "reason": "backendError"})
+		},
 		1 * chunkSize: func() { p.Fault(t, map[string]any{"method": "PUT", "path_prefix": "/upload/", "drop": true}) },
 		2 * chunkSize: func() {
 			p.Fault(t, map[string]any{"method": "PUT", "path_prefix": "/upload/", "query_contains": "upload_id", "after_bytes": 3*mib + 1000})
@@ -136,9 +136,10 @@ func TestUploadQuotaFailsWithGooglesMessage(t *testing.T) {
 	})
 }
 
-// Suspend keeps the partial block inline; a new destination (a new
-// process) resumes from the state and finishes the identical file, having
-// re-sent at most one chunk.
+// Suspend makes what was written durable and keeps the partial block
+// inline; the upload goes on (a periodic checkpoint) and is suspended again
+// (a pause). A new destination (a new process) resumes from the last state
+// and finishes the identical file, having re-sent at most one chunk.
 func TestSuspendAndResumeInANewInstance(t *testing.T) {
 	t.Parallel()
 	p, _ := peers.PrivateDrive(t)
@@ -146,15 +147,18 @@ func TestSuspendAndResumeInANewInstance(t *testing.T) {
 	ctx := ctxTimeout(t, 2*time.Minute)
 	data := randomData(30*mib+777, 3)
 	name := peers.RandomName("pause-") + ".tar.gz"
+	checkpointAt := int64(5*mib + 1000)
 	pauseAt := int64(13*mib + 300*1024 + 5) // not on a 256 KiB boundary
 
 	up, err := f.destination(t, chunkSize, 0).StartUpload(ctx, name, int64(len(data)), nil)
 	require.NoError(t, err)
-	writeMarked(t, up, data[:pauseAt], 0, 700*1024, nil)
+	writeMarked(t, up, data[:checkpointAt], 0, 700*1024, nil)
+	_, err = up.Suspend(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(5*mib), up.Uploaded())
+	writeMarked(t, up, data[checkpointAt:pauseAt], checkpointAt, 700*1024, nil)
 	raw, err := up.Suspend(ctx)
 	require.NoError(t, err)
-	_, err = up.Write([]byte("x"))
-	require.Error(t, err, "a suspended upload takes no more writes")
 
 	var st struct {
 		SessionURI   string `json:"session_uri"`
@@ -173,6 +177,7 @@ func TestSuspendAndResumeInANewInstance(t *testing.T) {
 	es := state(t, p)
 	require.Len(t, es.Sessions, 1)
 	require.Equal(t, st.Confirmed, es.Sessions[0].Persisted)
+	require.NotContains(t, f.logs.String(), "upload_id", "the session URI never reaches the log")
 
 	// A new process: a new destination built from the stored connection.
 	resumed, err := f.destination(t, chunkSize, 0).ResumeUpload(ctx, raw, nil)
@@ -258,7 +263,10 @@ func TestResumeWhenTheSessionIsAheadOfTheCheckpoint(t *testing.T) {
 
 	resumed, err := f.destination(t, chunk, 4*mib).ResumeUpload(ctx, first.state, nil)
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, resumed.Uploaded(), int64(12*mib), "the session is ahead of the checkpoint")
+	require.Equal(t, st.TotalWritten, resumed.Uploaded(), "progress restarts at the checkpoint")
+	es := state(t, p)
+	require.Len(t, es.Sessions, 1)
+	require.GreaterOrEqual(t, es.Sessions[0].Persisted, int64(12*mib), "the session is ahead of the checkpoint")
 	writeMarked(t, resumed, data[st.TotalWritten:], st.TotalWritten, 300*1024, nil)
 	loc, err := resumed.Complete(ctx)
 	require.NoError(t, err)
@@ -353,69 +361,4 @@ func TestEmptyAndSmallUploads(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, sha(data), sha(got))
 	}
-}
-
-// Put stores the manifest in the folder, replacing an earlier copy; Open
-// reads from an offset and resumes cut downloads; Stat and Delete.
-func TestPutOpenStatDelete(t *testing.T) {
-	t.Parallel()
-	p, _ := peers.PrivateDrive(t)
-	f := newFixture(t, p)
-	d := f.destination(t, 2*mib, 0)
-	ctx := ctxTimeout(t, 2*time.Minute)
-
-	manifest := []byte(`{"format":"s3-bucket-tar-gz/1","objects":3}`)
-	first, err := d.Put(ctx, "b.manifest.json", strings.NewReader("{}"), 2, "application/json")
-	require.NoError(t, err)
-	loc, err := d.Put(ctx, "b.manifest.json", strings.NewReader(string(manifest)), int64(len(manifest)), "application/json")
-	require.NoError(t, err)
-	require.NotEqual(t, first, loc)
-	require.Equal(t, manifest, f.download(t, loc))
-	st := state(t, p)
-	require.Equal(t, 1, st.filesNamed("b.manifest.json"), "the earlier copy is replaced")
-	_, err = d.Stat(ctx, first)
-	require.ErrorIs(t, err, fs.ErrNotExist)
-
-	// A 7 MiB archive, downloaded through two cut connections.
-	data := randomData(7*mib+3, 7)
-	up, err := d.StartUpload(ctx, "a.tar.gz", 0, nil)
-	require.NoError(t, err)
-	writeMarked(t, up, data, 0, mib, nil)
-	arch, err := up.Complete(ctx)
-	require.NoError(t, err)
-	n, err := d.Stat(ctx, arch)
-	require.NoError(t, err)
-	require.EqualValues(t, len(data), n)
-
-	p.Fault(t, map[string]any{"method": "GET", "query_contains": "alt=media", "after_bytes": 1*mib + 17, "count": 2})
-	rd, err := d.Open(ctx, arch, 0)
-	require.NoError(t, err)
-	got, err := io.ReadAll(rd)
-	require.NoError(t, err)
-	require.NoError(t, rd.Close())
-	require.Equal(t, sha(data), sha(got))
-	downloads := state(t, p).Requests["GET /drive/v3/files/{id}?alt=media"]
-	require.EqualValues(t, 2, downloads["dropped"], "%v", downloads)
-	require.Contains(t, f.logs.String(), "resuming the download")
-
-	for _, off := range []int64{1, 3*mib + 5, int64(len(data)) - 1, int64(len(data))} {
-		rd, err := d.Open(ctx, arch, off)
-		require.NoError(t, err, "offset %d", off)
-		got, err := io.ReadAll(rd)
-		require.NoError(t, err)
-		rd.Close()
-		require.Equal(t, data[off:], got, "offset %d", off)
-	}
-	_, err = d.Open(ctx, arch, int64(len(data))+1)
-	require.Error(t, err)
-
-	require.NoError(t, d.Delete(ctx, arch))
-	require.NoError(t, d.Delete(ctx, arch), "deleting a missing file is fine")
-	_, err = d.Stat(ctx, arch)
-	require.ErrorIs(t, err, fs.ErrNotExist)
-	_, err = d.Open(ctx, arch, 0)
-	require.ErrorIs(t, err, fs.ErrNotExist)
-	_, err = d.Open(ctx, "s3://bucket/key", 0)
-	require.Error(t, err)
-	require.False(t, errors.Is(err, fs.ErrNotExist))
 }
