@@ -59,11 +59,11 @@ type upload struct {
 	skip        int64     // bytes the session already holds past written (after a resume)
 	hash        hash.Hash // SHA-256 of everything written
 	marks       []pendingMark
-	lastDurable int64 // confirmed offset of the last durable callback
-	err         error // first failure: every later call returns it
-	closed      bool  // Complete or Abort began
-	parked      bool  // Suspend drives the session: the uploader stays out
-	running     bool  // an uploader goroutine is alive
+	lastDurable int64         // confirmed offset of the last durable callback
+	err         error         // first failure: every later call returns it
+	closed      bool          // Complete or Abort began
+	parked      bool          // Suspend drives the session: the uploader stays out
+	running     bool          // an uploader goroutine is alive
 	done        chan struct{} // closed when the last uploader goroutine exits
 	completed   *fileInfo
 }
