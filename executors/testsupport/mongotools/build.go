@@ -140,3 +140,27 @@ func removeStaleBuilds(keep string) {
 		}
 	}
 }
+
+// WithEnv returns a wrapper of tool (a path from Build) that runs it with
+// extra environment variables ("NAME=value"), for example a slower
+// EnvDocumentDelay, so tests that set different knobs can run in parallel.
+// The wrapper execs the tool: the process is the tool itself, with the
+// same arguments.
+func WithEnv(t testing.TB, tool string, env ...string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("#!/bin/sh\n")
+	for _, kv := range env {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" || strings.ContainsAny(name, " '\"$\n") {
+			t.Fatalf("WithEnv: bad variable %q", kv)
+		}
+		fmt.Fprintf(&b, "export %s='%s'\n", name, strings.ReplaceAll(value, "'", `'\''`))
+	}
+	fmt.Fprintf(&b, "exec '%s' \"$@\"\n", strings.ReplaceAll(tool, "'", `'\''`))
+	path := filepath.Join(t.TempDir(), filepath.Base(tool))
+	if err := os.WriteFile(path, []byte(b.String()), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
