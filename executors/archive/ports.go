@@ -103,6 +103,13 @@ type Destination interface {
 	StartUpload(ctx context.Context, name string, sizeHint int64, onDurable DurableFunc) (Upload, error)
 	// ResumeUpload continues an upload from a state returned by
 	// Upload.Suspend or passed to DurableFunc.
+	//
+	// The state may be older than bytes the dead worker uploaded after it
+	// (the archive only records checkpoints outside entries that cannot be
+	// continued mid-way, such as a MongoDB collection): the upload then
+	// continues from the state, replacing what came after it (S3: the same
+	// part numbers again), or fails with a clear error if the protocol
+	// cannot go back.
 	ResumeUpload(ctx context.Context, state json.RawMessage, onDurable DurableFunc) (Upload, error)
 	// DiscardUpload removes what an unfinished upload left at the
 	// destination (multipart parts, resumable session, stashed bytes).
@@ -129,6 +136,10 @@ type Upload interface {
 	// temporary object or inline bytes; Drive: the bytes after the last
 	// 256 KiB boundary, inline) and returns the state to continue exactly
 	// here. It waits until everything is durable.
+	//
+	// After Suspend the upload is either dropped (a pause: the state is all
+	// that remains) or written to again (a periodic checkpoint: the archive
+	// goes on, and a later stash replaces this one).
 	Suspend(ctx context.Context) (json.RawMessage, error)
 	// Complete uploads the rest and finishes the file.
 	Complete(ctx context.Context) (Location, error)
@@ -174,6 +185,10 @@ type Position struct {
 	CompressedBytes int64         `json:"compressed_bytes"` // gzip bytes so far
 	ArchiveSHA256   []byte        `json:"archive_sha256"`   // marshaled sha256 state of the gzip bytes
 	BytesDone       int64         `json:"bytes_done"`       // entry content bytes so far
+	// Ancestors are the keys, stored as files, that are string prefixes of
+	// LastKey: a later key below one of them ("a" then "a/b") is stored under
+	// a renamed directory (see safePath), so the names depend on them.
+	Ancestors []string `json:"ancestors,omitempty"`
 }
 
 // PartialEntry is an entry whose tar record the boundary falls inside.
@@ -183,4 +198,7 @@ type PartialEntry struct {
 	Offset int64 `json:"offset"` // bytes of the record (header, content, padding) already in the tar
 	// ContentSHA256 is the marshaled sha256 state of the content so far.
 	ContentSHA256 []byte `json:"content_sha256"`
+	// HeaderSHA256 (hex) of the entry's tar header bytes: a resumed process
+	// regenerates the header from Ref and refuses to continue if it differs.
+	HeaderSHA256 string `json:"header_sha256,omitempty"`
 }

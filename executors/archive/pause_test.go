@@ -1,0 +1,378 @@
+package archive
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// pauseObjects mixes what a pause treats differently: small entries read
+// ahead, streamed resumable ones (a pause may stop inside), a streamed one
+// that cannot be continued mid-way, empty ones, and an "a" / "a/b" pair
+// whose names depend on the namer's state.
+func pauseObjects() []fakeObject {
+	return []fakeObject{
+		{key: "a", size: 700, seed: 1, resumable: true},
+		{key: "a/b", size: 40 << 10, seed: 2, resumable: true},
+		{key: "a/c", size: 100, seed: 3, resumable: true},
+		{key: "b-empty", size: 0, seed: 4, resumable: true},
+		{key: "c/large.bin", size: 70<<10 + 13, seed: 5, resumable: true},
+		{key: "d/dump.archive", size: 50<<10 + 1, seed: 6, resumable: false},
+		{key: "e/small-1", size: 5000, seed: 7, resumable: true},
+		{key: "e/small-2", size: 9000, seed: 8, resumable: true, compressible: true},
+		{key: "f/../g", size: 33 << 10, seed: 9, resumable: true, compressible: true},
+		{key: "z", size: 1, seed: 10, resumable: true},
+	}
+}
+
+// pauseRig uses 4 KiB blocks, so a small archive has many boundaries.
+func pauseRig(objs []fakeObject) *testRig {
+	rig := newRig(newFakeSource(objs...), 12<<10)
+	rig.blockSize = 4 << 10
+	return rig
+}
+
+type reference struct {
+	tar     []byte
+	entries []ManifestEntry
+	polls   int64
+}
+
+func referenceBackup(t *testing.T, objs []fakeObject) reference {
+	t.Helper()
+	rig := pauseRig(objs)
+	counter := &pauseAfter{n: 1 << 62}
+	p := rig.params()
+	p.Control = counter
+	out := mustComplete(t, p)
+	return reference{tar: gunzip(t, rig.archive(t, out)), entries: entriesOf(t, rig.sidecar(t, out)), polls: counter.calls.Load()}
+}
+
+// requireSameArchive checks a backup that was interrupted against the
+// uninterrupted one: the decompressed tar stream is byte for byte the same
+// (the clock is fixed, so even the manifest is), the manifest beside it
+// lists the same entries, and the result's SHA-256 is the file's.
+func requireSameArchive(t *testing.T, ref reference, rig *testRig, out BackupOutcome) {
+	t.Helper()
+	archive := rig.archive(t, out)
+	require.Equal(t, sha(archive), out.Result.ArchiveSHA256)
+	require.Equal(t, int64(len(archive)), out.Result.ArchiveSize)
+	got := gunzip(t, archive)
+	require.Equal(t, len(ref.tar), len(got), "tar length")
+	require.True(t, string(ref.tar) == string(got), "the tar stream differs from the uninterrupted backup's")
+	side := rig.sidecar(t, out)
+	require.Equal(t, ref.entries, entriesOf(t, side))
+	_, _, err := extractAll(t, archive, side)
+	require.NoError(t, err)
+	require.Zero(t, rig.dest.openUploads(), "uploads left open")
+}
+
+func TestPauseResumeAtManyPoints(t *testing.T) {
+	t.Parallel()
+	objs := pauseObjects()
+	ref := referenceBackup(t, objs)
+	require.Greater(t, ref.polls, int64(50))
+
+	positions := map[int64]bool{}
+	var midEntry, outside int
+	step := max(1, ref.polls/150)
+	for n := int64(1); n <= ref.polls+step; n += step {
+		rig := pauseRig(objs)
+		p := rig.params()
+		p.Control = &pauseAfter{n: n, what: StopPause}
+		out, err := runBackup(t, p)
+		if err == nil && n > ref.polls/2 {
+			// Asked too late: the polls left were in the manifest and
+			// end blocks, where a pause does not stop.
+			requireSameArchive(t, ref, rig, out)
+			continue
+		}
+		var paused *PausedError
+		require.ErrorAs(t, err, &paused, "poll %d", n)
+		cp := paused.Checkpoint
+		last, _ := rig.journal.Last(context.Background())
+		require.Equal(t, cp, *last, "the pause checkpoint is the journal's last")
+		require.Equal(t, "pause", cp.Reason)
+		positions[cp.Position.TarOffset] = true
+		if pe := cp.Position.Partial; pe != nil {
+			midEntry++
+			require.NotEqual(t, "d/dump.archive", pe.Ref.Key, "paused inside an entry that cannot be continued")
+		} else {
+			outside++
+		}
+		require.Contains(t, rig.log.String(), "paused after ")
+
+		p = rig.params()
+		p.Resume = last
+		out, err = runBackup(t, p)
+		require.NoError(t, err, "resuming the pause at poll %d (%s)", n, paused.Where)
+		requireSameArchive(t, ref, rig, out)
+		// Nothing before the pause is sent again: parts stay, the tail
+		// is kept in the checkpoint.
+		require.LessOrEqual(t, rig.dest.received-out.Result.ArchiveSize, int64(rig.dest.partSize), "bytes sent again")
+	}
+	t.Logf("%d distinct pause points, %d inside entries, %d between", len(positions), midEntry, outside)
+	require.Greater(t, len(positions), 15)
+	require.Greater(t, midEntry, 3)
+	require.Greater(t, outside, 3)
+}
+
+func TestPauseResumeChain(t *testing.T) {
+	t.Parallel()
+	objs := pauseObjects()
+	ref := referenceBackup(t, objs)
+	for _, every := range []int64{3, 11, 25} {
+		t.Run(fmt.Sprint(every), func(t *testing.T) {
+			rig := pauseRig(objs)
+			var resume *Checkpoint
+			var out BackupOutcome
+			pauses := 0
+			for {
+				p := rig.params()
+				p.Resume = resume
+				p.Control = &pauseAfter{n: every, what: StopPause}
+				var err error
+				out, err = runBackup(t, p)
+				if err == nil {
+					break
+				}
+				var paused *PausedError
+				require.ErrorAs(t, err, &paused)
+				resume = &paused.Checkpoint
+				pauses++
+				require.Less(t, pauses, 500, "no progress")
+			}
+			t.Logf("paused %d times", pauses)
+			require.Greater(t, pauses, 1)
+			requireSameArchive(t, ref, rig, out)
+		})
+	}
+}
+
+func TestPauseWaitsForEntryThatCannotContinue(t *testing.T) {
+	t.Parallel()
+	objs := []fakeObject{
+		{key: "coll-a", size: 200 << 10, seed: 1, resumable: false},
+		{key: "coll-b", size: 100, seed: 2, resumable: false},
+	}
+	rig := pauseRig(objs)
+	p := rig.params()
+	// Pause as soon as asked: the first poll happens inside coll-a's stream.
+	p.Control = &pauseAfter{n: 3, what: StopPause}
+	_, err := runBackup(t, p)
+	var paused *PausedError
+	require.ErrorAs(t, err, &paused)
+	require.Nil(t, paused.Checkpoint.Position.Partial)
+	require.Equal(t, int64(1), paused.Checkpoint.Position.EntriesDone, "stopped right after coll-a")
+	require.Equal(t, "coll-a", paused.Checkpoint.Position.LastKey)
+	require.Contains(t, paused.Where, "after 1 of 2 objects")
+}
+
+func TestPauseLogSaysWhere(t *testing.T) {
+	t.Parallel()
+	objs := []fakeObject{
+		{key: "photos/x.jpg", size: 1 << 20, seed: 1, resumable: true},
+	}
+	rig := pauseRig(objs)
+	p := rig.params()
+	p.Control = &pauseAfter{n: 20, what: StopPause}
+	_, err := runBackup(t, p)
+	var paused *PausedError
+	require.ErrorAs(t, err, &paused)
+	require.Regexp(t, `^after 0 of 1 objects, in photos/x\.jpg at [0-9.]+ KiB of 1\.0 MiB; [0-9.]+ KiB uploaded$`, paused.Where)
+	require.Contains(t, rig.log.String(), "paused "+paused.Where)
+}
+
+// crashAfter cancels the run's context once the journal holds n crash
+// checkpoints, like a worker killed right after a part became durable.
+func crashAfter(t *testing.T, rig *testRig, p BackupParams, n int) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var seen atomic.Int64
+	rig.journal.mu.Lock()
+	rig.journal.onCheckpoint = func(cp Checkpoint) {
+		if cp.Reason != "resume" && seen.Add(1) == int64(n) {
+			cancel()
+		}
+	}
+	rig.journal.mu.Unlock()
+	_, err := Backup(ctx, p)
+	rig.journal.mu.Lock()
+	rig.journal.onCheckpoint = nil
+	rig.journal.mu.Unlock()
+	return err
+}
+
+// crashAtMark cancels the run's context at the m-th member boundary, like a
+// worker killed mid-upload; checkpoints are kept only every keepEvery-th
+// part, so parts and entries after the last one exist when it dies.
+func crashAtMark(t *testing.T, rig *testRig, p BackupParams, m int64, keepEvery int) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rig.journal.keepEvery = keepEvery
+	rig.dest.marks.Store(0)
+	rig.dest.onMark = func(n int64) {
+		if n == m {
+			cancel()
+		}
+	}
+	defer func() { rig.dest.onMark = nil }()
+	_, err := Backup(ctx, p)
+	return err
+}
+
+func TestCrashResumeFromLastCheckpoint(t *testing.T) {
+	t.Parallel()
+	objs := pauseObjects()
+	ref := referenceBackup(t, objs)
+	var crashes, voided, rewound int
+	for m := int64(2); ; m += 3 {
+		rig := pauseRig(objs)
+		err := crashAtMark(t, rig, rig.params(), m, 3)
+		if err == nil {
+			break // finished before the m-th boundary
+		}
+		require.ErrorIs(t, err, context.Canceled)
+		last, _ := rig.journal.Last(context.Background())
+		if last == nil {
+			continue // died before its first checkpoint: a fresh start
+		}
+		crashes++
+		require.Equal(t, 1, rig.dest.openUploads(), "an interrupted backup keeps its upload")
+		if pe := last.Position.Partial; pe != nil {
+			require.NotEqual(t, "d/dump.archive", pe.Ref.Key, "a crash checkpoint inside an entry that cannot be continued")
+		}
+		if recordedEntries(rig.journal) > last.Position.EntriesDone {
+			voided++
+		}
+		var st fakeState
+		require.NoError(t, json.Unmarshal(last.Upload, &st))
+		if committed(rig.dest, st.ID) > st.Committed {
+			rewound++
+		}
+		p := rig.params()
+		p.Resume = last
+		out, err := runBackup(t, p)
+		require.NoError(t, err, "resume after a crash at boundary %d", m)
+		requireSameArchive(t, ref, rig, out)
+	}
+	t.Logf("%d crashes: %d left entries to void, %d left parts to replace", crashes, voided, rewound)
+	require.Greater(t, crashes, 5)
+	require.Positive(t, voided, "no crash exercised voiding entries")
+	require.Positive(t, rewound, "no crash exercised replacing parts")
+}
+
+func TestCrashTwiceAndResume(t *testing.T) {
+	t.Parallel()
+	objs := pauseObjects()
+	ref := referenceBackup(t, objs)
+	rig := pauseRig(objs)
+	require.Error(t, crashAfter(t, rig, rig.params(), 2))
+	last, _ := rig.journal.Last(context.Background())
+	p := rig.params()
+	p.Resume = last
+	require.Error(t, crashAfter(t, rig, p, 2))
+	last, _ = rig.journal.Last(context.Background())
+	p.Resume = last
+	out, err := runBackup(t, p)
+	require.NoError(t, err)
+	requireSameArchive(t, ref, rig, out)
+	var resumes int
+	for _, cp := range rig.journal.checkpoints() {
+		if cp.Resumed {
+			resumes++
+		}
+	}
+	require.Equal(t, 2, resumes)
+}
+
+func TestPeriodicCheckpointWithoutDurableMarks(t *testing.T) {
+	t.Parallel()
+	objs := pauseObjects()
+	ref := referenceBackup(t, objs)
+	rig := pauseRig(objs)
+	rig.dest.noDurable = true // like Drive: chunks rarely end on a member
+	p := rig.params()
+	p.SuspendEvery = time.Nanosecond
+	require.Error(t, crashAfter(t, rig, p, 4))
+	last, _ := rig.journal.Last(context.Background())
+	require.Equal(t, "periodic", last.Reason)
+	p.Resume = last
+	out, err := runBackup(t, p)
+	require.NoError(t, err)
+	requireSameArchive(t, ref, rig, out)
+}
+
+func TestResumeRefusesChangedObject(t *testing.T) {
+	t.Parallel()
+	objs := []fakeObject{{key: "big", size: 300 << 10, seed: 1, resumable: true}}
+	rig := pauseRig(objs)
+	p := rig.params()
+	p.Control = &pauseAfter{n: 10, what: StopPause}
+	_, err := runBackup(t, p)
+	var paused *PausedError
+	require.ErrorAs(t, err, &paused)
+	require.NotNil(t, paused.Checkpoint.Position.Partial)
+
+	rig.src.objects[0].etag = `"rewritten"`
+	p = rig.params()
+	p.Resume = &paused.Checkpoint
+	_, err = runBackup(t, p)
+	require.ErrorIs(t, err, ErrEntryChanged)
+	require.False(t, errors.Is(err, ErrPaused))
+	require.Zero(t, rig.dest.openUploads(), "a failed backup aborts its upload")
+}
+
+func recordedEntries(j *fakeJournal) int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var n int64
+	for _, e := range j.events {
+		n += int64(len(e.entries))
+	}
+	return n
+}
+
+func committed(d *fakeDest, id string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if u := d.uploads[id]; u != nil {
+		return len(u.committed)
+	}
+	return 0
+}
+
+// A worker dying inside an entry that cannot be continued (a MongoDB
+// collection) resumes from the checkpoint before it, and the archive
+// rewinds to there.
+func TestCrashInsideEntryThatCannotContinue(t *testing.T) {
+	t.Parallel()
+	objs := []fakeObject{
+		{key: "coll-a", size: 30 << 10, seed: 1, resumable: false},
+		{key: "coll-b", size: 200 << 10, seed: 2, resumable: false},
+		{key: "coll-c", size: 10 << 10, seed: 3, resumable: false},
+	}
+	ref := referenceBackup(t, objs)
+	rig := pauseRig(objs)
+	require.Error(t, crashAtMark(t, rig, rig.params(), 40, 1)) // well inside coll-b
+	last, _ := rig.journal.Last(context.Background())
+	require.NotNil(t, last)
+	require.Nil(t, last.Position.Partial)
+	require.Equal(t, "coll-a", last.Position.LastKey)
+	var st fakeState
+	require.NoError(t, json.Unmarshal(last.Upload, &st))
+	require.Greater(t, committed(rig.dest, st.ID), st.Committed, "parts of coll-b were uploaded after the checkpoint")
+	p := rig.params()
+	p.Resume = last
+	out, err := runBackup(t, p)
+	require.NoError(t, err)
+	requireSameArchive(t, ref, rig, out)
+}
