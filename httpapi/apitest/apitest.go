@@ -35,7 +35,9 @@ type Options struct {
 	// Clock drives the HTTP layer and the commands (idle timeout, throttles,
 	// reset token expiry); default the real time.
 	Clock func() time.Time
-	// ESDB is an esdb:// URL; default the shared peer (peers.ESDB).
+	// ESDB is an esdb:// URL. Default: a private esdb-emulator for this
+	// server, because the read models follow all of $all and must see only
+	// this test's events.
 	ESDB string
 	// Drive, when set, configures the Google OAuth client and endpoints for
 	// this drive-emulator (unless Config.Google.ClientID is set).
@@ -84,7 +86,7 @@ func Start(t testing.TB, opts Options) *Server {
 	}
 	esdbURL := opts.ESDB
 	if esdbURL == "" {
-		esdbURL = peers.ESDB(t)
+		esdbURL, _ = peers.PrivateESDB(t)
 	}
 	store, err := eventstore.Connect(esdbURL)
 	must(t, err)
