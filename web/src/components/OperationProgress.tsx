@@ -1,0 +1,76 @@
+import type { Operation } from '../api/types'
+import { formatBytes, formatCount, formatEta, formatRate, progressRatio } from '../lib/format'
+
+/** The progress bar and the figures under it. */
+export function OperationProgress({ op }: { op: Operation }) {
+  const p = op.progress
+  const done = op.status === 'completed'
+  const byBytes = p ? progressRatio(p.bytes_done, p.bytes_total) : null
+  const byObjects = p ? progressRatio(p.objects_done, p.objects_total) : null
+  const ratio = done ? 1 : (byBytes ?? byObjects)
+  const moving = op.status === 'running' || op.status === 'pending'
+  const tone = done ? 'done' : op.status === 'failed' ? 'failed' : op.status === 'paused' || op.status === 'interrupted' ? 'paused' : ''
+  const indeterminate = ratio === null && moving
+  const pct = ratio === null ? 0 : Math.round(ratio * 1000) / 10
+
+  return (
+    <div className="stack tight" data-testid="operation-progress">
+      <div className="row">
+        <strong style={{ textTransform: 'capitalize' }} data-testid="progress-phase">
+          {p?.phase || (op.status === 'pending' ? 'waiting for a worker' : op.status)}
+        </strong>
+        <span className="spacer" />
+        <span className="mono" data-testid="progress-percent">
+          {ratio === null ? '' : `${pct}%`}
+        </span>
+      </div>
+      <div
+        className={`progress ${tone} ${indeterminate ? 'indeterminate' : ''}`}
+        role="progressbar"
+        aria-label="Progress"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={ratio === null ? undefined : pct}
+        data-testid="progress-bar"
+        data-value={ratio === null ? '' : String(pct)}
+      >
+        <div className="bar" style={{ width: `${ratio === null ? 0 : pct}%` }} />
+      </div>
+      {p?.current && (
+        <div className="muted small truncate mono" title={p.current} data-testid="progress-current">
+          {p.current}
+        </div>
+      )}
+      <div className="metrics" style={{ marginTop: 6 }}>
+        <Metric label="Objects" testid="progress-objects">
+          {p ? `${formatCount(p.objects_done)}${p.objects_total ? ` / ${formatCount(p.objects_total)}` : ''}` : '—'}
+        </Metric>
+        <Metric label="Data read" testid="progress-bytes">
+          {p ? `${formatBytes(p.bytes_done)}${p.bytes_total ? ` / ${formatBytes(p.bytes_total)}` : ''}` : '—'}
+        </Metric>
+        {op.kind === 'backup' && (
+          <Metric label="Compressed / uploaded" testid="progress-uploaded">
+            {p ? `${formatBytes(p.compressed_bytes)} / ${formatBytes(p.uploaded_bytes)}` : '—'}
+          </Metric>
+        )}
+        <Metric label="Throughput" testid="progress-throughput">
+          {moving && p ? formatRate(p.bytes_per_second) : '—'}
+        </Metric>
+        <Metric label="Time left" testid="progress-eta">
+          {done ? 'done' : moving && p ? formatEta(p.seconds_left) : '—'}
+        </Metric>
+      </div>
+    </div>
+  )
+}
+
+function Metric({ label, children, testid }: { label: string; children: React.ReactNode; testid: string }) {
+  return (
+    <div className="metric">
+      <div className="label">{label}</div>
+      <div className="value" data-testid={testid}>
+        {children}
+      </div>
+    </div>
+  )
+}
