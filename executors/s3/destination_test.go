@@ -178,10 +178,17 @@ func TestSuspendAndResume(t *testing.T) {
 			sentBefore := proxy.RequestBytes("PUT", "/")
 
 			// A new process resumes.
+			marksBefore, _ := rec.snapshot()
 			u2, err := NewDestination(cfg, f.log, WithPartSize(MinPartSize)).ResumeUpload(context.Background(), state, rec.record)
 			require.NoError(t, err)
 			require.Equal(t, s.Bytes, u2.Uploaded())
 			write(t, u2, data, tc.cut, len(data))
+			if s.StashKey != "" {
+				// Once a state without the stash has been handed over, the
+				// stash object goes.
+				waitMarks(t, rec, len(marksBefore)+1)
+				require.Eventually(t, func() bool { return !f.exists(t, s.StashKey) }, time.Minute, 20*time.Millisecond)
+			}
 			_, err = u2.Complete(context.Background())
 			require.NoError(t, err)
 

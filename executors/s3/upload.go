@@ -144,6 +144,10 @@ func (u *upload) Mark(mark any) {
 	}
 	select {
 	case u.slots <- struct{}{}:
+		if u.closed.Load() {
+			<-u.slots
+			return
+		}
 		u.startPart(int64(len(u.buf)), true, mark)
 	default:
 		u.markCut, u.markValue = true, mark
@@ -156,6 +160,10 @@ func (u *upload) cut(n int64, hasMark bool, mark any) error {
 	select {
 	case u.slots <- struct{}{}:
 	case <-u.ctx.Done():
+		return u.stopped()
+	}
+	if u.closed.Load() { // aborted while waiting for the slot
+		<-u.slots
 		return u.stopped()
 	}
 	u.startPart(n, hasMark, mark)
@@ -226,9 +234,16 @@ func (u *upload) fail(err error) {
 
 // confirm records a durable part and reports, in order, every mark whose
 // bytes are now all durable.
+// Lines are logged in part order too ("part 7 uploaded (8.0 MiB, 56.0 MiB
+// total)"), so the log reads as a steady count.
 func (u *upload) confirm(number int32, part types.CompletedPart, size int64) {
-	total := u.uploaded.Add(size)
-	u.log.Info(fmt.Sprintf("part %d uploaded (%s, %s total)", number, humanBytes(size), humanBytes(total)))
+	u.uploaded.Add(size)
+	var lines []string
+	defer func() {
+		for _, l := range lines {
+			u.log.Info(l)
+		}
+	}()
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.parts[number] = part
@@ -242,6 +257,9 @@ func (u *upload) confirm(number int32, part types.CompletedPart, size int64) {
 			break
 		}
 		delete(u.ends, next)
+		if !u.quiet {
+			lines = append(lines, fmt.Sprintf("part %d uploaded (%s, %s total)", next, humanBytes(end.bytes-u.contigEnd), humanBytes(end.bytes)))
+		}
 		u.contig, u.contigEnd = next, end.bytes
 		if end.hasMark && u.onDurable != nil {
 			state := u.stateLocked(next, end.bytes)

@@ -104,12 +104,21 @@ func (u *upload) Complete(ctx context.Context) (archive.Location, error) {
 	return location(u.bucket, u.key), nil
 }
 
-// Abort stops the parts in flight, aborts the multipart upload and deletes
-// stashed tails, so nothing of the upload is left.
+// Abort lets the parts in flight end (a part cancelled on our side may
+// still land at the server after the abort and revive the upload), aborts
+// the multipart upload and deletes stashed tails, so nothing of the upload
+// is left. If ctx ends first, the parts in flight are cancelled.
 func (u *upload) Abort(ctx context.Context) error {
 	u.closed.Store(true)
+	landed := make(chan struct{})
+	go func() { u.inFlight.Wait(); close(landed) }()
+	select {
+	case <-landed:
+	case <-ctx.Done():
+		u.cancel()
+		<-landed
+	}
 	u.cancel()
-	u.inFlight.Wait()
 	u.deliveries.stop()
 	u.buf = nil
 	return errors.Join(

@@ -154,7 +154,14 @@ func (v *verification) report() domain.RestoreReport {
 		r.Summary = fmt.Sprintf("%d of %d objects verified: %d missing, %d different", v.verified, v.checked, v.nMissing, v.nMismatch)
 	}
 	if v.nExtra > 0 {
-		r.Summary += fmt.Sprintf("; %d other objects under the prefix", v.nExtra)
+		r.Summary += fmt.Sprintf("; %s under the prefix not in the manifest", plural(v.nExtra, "other object"))
 	}
 	return r
+}
+
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
