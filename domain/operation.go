@@ -217,7 +217,7 @@ func (o *Operation) RequestCancel(now time.Time) error {
 		return nil
 	}
 	o.raise(OperationCancelRequested{OperationID: o.ID, At: now})
-	if o.Status == OpPending && o.Attempt == 0 {
+	if (o.Status == OpPending || o.Status == OpPaused) && o.Attempt == 0 {
 		o.raise(OperationCancelled{OperationID: o.ID, CleanedUp: []string{"nothing to clean up: it had not started"}, At: now})
 	}
 	return nil

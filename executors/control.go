@@ -31,10 +31,15 @@ func (s Stop) String() string {
 // Control follows the operation's stream while it runs, so a pause or
 // cancel request reaches the executor within moments, without polling.
 type Control struct {
-	stop    atomic.Int32
-	changed chan struct{} // closed at the first request
-	fired   atomic.Bool
+	stop        atomic.Int32
+	changed     chan struct{} // closed at the first request
+	fired       atomic.Bool
+	fenced      chan struct{} // closed when the operation is taken from this worker
+	fencedFired atomic.Bool
 }
+
+// Fenced is closed when the operation has been taken from this worker.
+func (c *Control) Fenced() <-chan struct{} { return c.fenced }
 
 // Requested is polled by the pipeline at every safe point; it is cheap.
 func (c *Control) Requested() Stop { return Stop(c.stop.Load()) }
@@ -53,6 +58,9 @@ func (c *Control) Request(s Stop) {
 			if c.fired.CompareAndSwap(false, true) {
 				close(c.changed)
 			}
+			if s == StopFenced && c.fencedFired.CompareAndSwap(false, true) {
+				close(c.fenced)
+			}
 			return
 		}
 	}
@@ -62,7 +70,7 @@ func (c *Control) Request(s Stop) {
 // (the revision of this worker's claim) until ctx ends. requests already
 // recorded (a pause requested before the claim) are applied from op.
 func WatchOperation(ctx context.Context, store *eventstore.Store, op *domain.Operation, logger *slog.Logger) *Control {
-	c := &Control{changed: make(chan struct{})}
+	c := &Control{changed: make(chan struct{}), fenced: make(chan struct{})}
 	if op.CancelRequested {
 		c.Request(StopCancel)
 	} else if op.PauseRequested {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -29,6 +30,16 @@ func Connect(connectionString string) (*Store, error) {
 	settings, err := esdb.ParseConnectionString(connectionString)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: parse connection string: %w", err)
+	}
+	// The client's own chatter (discovery attempts, candidates) is debug
+	// noise; its warnings and errors go to the process log.
+	settings.Logger = func(level esdb.LogLevel, format string, args ...any) {
+		switch level {
+		case esdb.LogError:
+			slog.Error("eventstoredb client: " + fmt.Sprintf(format, args...))
+		case esdb.LogWarn:
+			slog.Warn("eventstoredb client: " + fmt.Sprintf(format, args...))
+		}
 	}
 	client, err := esdb.NewClient(settings)
 	if err != nil {
