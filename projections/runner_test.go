@@ -173,3 +173,23 @@ func TestWaitCaughtUpHonoursItsContext(t *testing.T) {
 	err := e.runner.WaitCaughtUp(ctx, esdb.Position{Commit: 1 << 40, Prepare: 1 << 40})
 	require.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)
 }
+
+func TestWaitForStreamGivesReadYourWrites(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	h := e.history()
+	src := h.s3Source("Photos", "s")
+	for i := 0; i < 10; i++ {
+		name := "Photos " + string(rune('A'+i))
+		at := h.tick(time.Minute)
+		update(h, "alice@example.test", commands.ConnectionStream(src), h.conn(src), func(c *domain.Connection) error {
+			return c.Update(name, s3Settings("source-bucket"), c.Secrets, domain.Check{OK: true}, at)
+		})
+		ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+		require.NoError(t, e.runner.WaitForStream(ctx, commands.ConnectionStream(src)))
+		cancel()
+		c, err := e.queries.GetConnection(e.ctx, src)
+		require.NoError(t, err)
+		require.Equal(t, name, c.Name, "the read model shows the write at once")
+	}
+}

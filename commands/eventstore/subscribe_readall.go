@@ -24,9 +24,14 @@ func PositionAfter(a, b esdb.Position) bool {
 // LastEventPosition returns the $all position of the last application event
 // (system events are skipped), or ok=false when $all holds none.
 func (s *Store) LastEventPosition(ctx context.Context) (pos esdb.Position, ok bool, err error) {
+	return s.lastEventPosition(ctx, readAllPage)
+}
+
+func (s *Store) lastEventPosition(ctx context.Context, page uint64) (pos esdb.Position, ok bool, err error) {
 	var from esdb.AllPosition = esdb.End{}
+	var before *esdb.Position // only events before it count (set after the first page)
 	for {
-		rs, err := s.client.ReadAll(ctx, esdb.ReadAllOptions{From: from, Direction: esdb.Backwards}, readAllPage)
+		rs, err := s.client.ReadAll(ctx, esdb.ReadAllOptions{From: from, Direction: esdb.Backwards}, page)
 		if err != nil {
 			return pos, false, fmt.Errorf("eventstore: read $all backwards: %w", err)
 		}
@@ -44,21 +49,19 @@ func (s *Store) LastEventPosition(ctx context.Context) (pos esdb.Position, ok bo
 			e := ev.OriginalEvent()
 			n++
 			last = e.Position
+			if before != nil && !PositionAfter(*before, e.Position) {
+				continue // the event the page started from, when the read includes it
+			}
 			if !isSystemEvent(e) {
 				rs.Close()
 				return e.Position, true, nil
 			}
 		}
 		rs.Close()
-		if n < readAllPage {
+		if uint64(n) < page {
 			return pos, false, nil
 		}
-		// Reading backwards from a position includes the event there: step
-		// past it so the next page starts with older events.
-		if last.Commit == 0 {
-			return pos, false, nil
-		}
-		from = esdb.Position{Commit: last.Commit - 1, Prepare: last.Commit - 1}
+		from, before = last, &last
 	}
 }
 
@@ -66,18 +69,22 @@ func (s *Store) LastEventPosition(ctx context.Context) (pos esdb.Position, ok bo
 // `after` (nil: from the start) up to and including upTo, decoded. An event
 // that does not decode stops the read with an error: nothing is skipped.
 func (s *Store) ReadAllEvents(ctx context.Context, after *esdb.Position, upTo esdb.Position, fn func(Recorded) error) error {
+	return s.readAllEvents(ctx, after, upTo, readAllPage, fn)
+}
+
+func (s *Store) readAllEvents(ctx context.Context, after *esdb.Position, upTo esdb.Position, page uint64, fn func(Recorded) error) error {
 	var from esdb.AllPosition = esdb.Start{}
 	if after != nil {
 		from = *after // inclusive for reads: the event at `after` is skipped below
 	}
 	for {
-		rs, err := s.client.ReadAll(ctx, esdb.ReadAllOptions{From: from, Direction: esdb.Forwards}, readAllPage)
+		rs, err := s.client.ReadAll(ctx, esdb.ReadAllOptions{From: from, Direction: esdb.Forwards}, page)
 		if err != nil {
 			return fmt.Errorf("eventstore: read $all: %w", err)
 		}
 		n, done, last, err := s.drainAll(rs, after, upTo, fn)
 		rs.Close()
-		if err != nil || done || n < readAllPage {
+		if err != nil || done || uint64(n) < page {
 			return err
 		}
 		from = last
