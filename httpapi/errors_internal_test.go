@@ -128,3 +128,21 @@ func TestPKCEVerifierIsDerivedAndWellFormed(t *testing.T) {
 	require.NotEqual(t, v, pkceVerifier("other-session", "state-1"))
 	require.NotEqual(t, v, pkceVerifier("session-token", "state-2"))
 }
+
+func TestPanicsBecomeLogged500s(t *testing.T) {
+	t.Parallel()
+	var logged bytes.Buffer
+	s := &Server{log: slog.New(slog.NewJSONHandler(&logged, nil))}
+	app := fiber.New(fiber.Config{ErrorHandler: s.errorHandler, DisableStartupMessage: true})
+	app.Use(s.requestLog, s.recoverPanics)
+	app.Get("/boom", func(*fiber.Ctx) error { panic("nil map write") })
+	resp, err := app.Test(httptest.NewRequest(http.MethodGet, "/boom?token=abc", nil), -1)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	body, _ := io.ReadAll(resp.Body)
+	require.Contains(t, string(body), `"code":"internal"`)
+	require.NotContains(t, string(body), "nil map write")
+	require.Contains(t, logged.String(), "nil map write")
+	require.Contains(t, logged.String(), `"status":500`)
+	require.NotContains(t, logged.String(), "token=abc", "the request log leaves the query string out")
+}
