@@ -11,44 +11,25 @@ type delivery struct {
 	state json.RawMessage
 }
 
-// deliveryQueue runs callbacks on one goroutine, in the order they were
-// pushed, so a slow callback never holds up part uploads and two parts
-// finishing together can never report their marks out of order.
+// deliveryQueue runs callbacks one at a time, in the order they were
+// pushed, on a goroutine that exists only while there is work (an upload
+// left suspended holds none), so a slow callback never holds up part
+// uploads and two parts finishing together never report out of order.
 type deliveryQueue struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
+	run     func(delivery)
 	items   []delivery
 	pushed  int
 	done    int
+	running bool
 	stopped bool
-	exited  chan struct{}
 }
 
-func (q *deliveryQueue) start(run func(delivery)) {
+func newDeliveryQueue(run func(delivery)) *deliveryQueue {
+	q := &deliveryQueue{run: run}
 	q.cond = sync.NewCond(&q.mu)
-	q.exited = make(chan struct{})
-	go func() {
-		defer close(q.exited)
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		for {
-			for len(q.items) == 0 && !q.stopped {
-				q.cond.Wait()
-			}
-			if len(q.items) == 0 {
-				return
-			}
-			batch := q.items
-			q.items = nil
-			q.mu.Unlock()
-			for _, d := range batch {
-				run(d)
-			}
-			q.mu.Lock()
-			q.done += len(batch)
-			q.cond.Broadcast()
-		}
-	}()
+	return q
 }
 
 func (q *deliveryQueue) push(d delivery) {
@@ -59,7 +40,27 @@ func (q *deliveryQueue) push(d delivery) {
 	}
 	q.items = append(q.items, d)
 	q.pushed++
-	q.cond.Broadcast()
+	if !q.running {
+		q.running = true
+		go q.drain()
+	}
+}
+
+func (q *deliveryQueue) drain() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.items) > 0 {
+		batch := q.items
+		q.items = nil
+		q.mu.Unlock()
+		for _, d := range batch {
+			q.run(d)
+		}
+		q.mu.Lock()
+		q.done += len(batch)
+		q.cond.Broadcast()
+	}
+	q.running = false
 }
 
 // wait returns when every pushed callback has run.
@@ -71,11 +72,10 @@ func (q *deliveryQueue) wait() {
 	}
 }
 
-// stop lets the goroutine run what is queued, then end.
+// stop drops callbacks pushed from now on and waits for the queued ones.
 func (q *deliveryQueue) stop() {
 	q.mu.Lock()
 	q.stopped = true
-	q.cond.Broadcast()
 	q.mu.Unlock()
-	<-q.exited
+	q.wait()
 }

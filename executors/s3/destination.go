@@ -105,7 +105,9 @@ func (d *Destination) ResumeUpload(ctx context.Context, state json.RawMessage, o
 	u.cutBytes, u.contigEnd = s.Bytes, s.Bytes
 	u.uploaded.Store(s.Bytes)
 	u.buf = append(make([]byte, 0, max(u.hardLimit(u.nextPart), int64(len(stash)))), stash...)
-	u.resumedOf = s.StashKey
+	if s.StashKey != "" {
+		u.stashes = []string{s.StashKey}
+	}
 	d.log.Info(fmt.Sprintf("resuming the upload of s3://%s/%s after part %d (%s uploaded, %s from the stash)",
 		s.Bucket, s.Key, s.Parts, humanBytes(s.Bytes), humanBytes(int64(len(stash)))))
 	return u, nil

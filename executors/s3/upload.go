@@ -49,7 +49,6 @@ type upload struct {
 	slots     chan struct{}
 	inFlight  sync.WaitGroup
 	freeBufs  chan []byte
-	resumedOf string // stash object the upload was resumed from
 
 	mu        sync.Mutex
 	parts     map[int32]types.CompletedPart
@@ -59,7 +58,10 @@ type upload struct {
 	failure   error
 	uploaded  atomic.Int64
 
-	deliveries deliveryQueue
+	deliveries *deliveryQueue
+	// stashes are the temporary objects this process wrote (and the one it
+	// resumed from), oldest first; only the newest few are kept.
+	stashes []string
 }
 
 // partEnd is what the durable callback of a part needs.
@@ -81,7 +83,7 @@ func newUpload(ctx context.Context, client *s3.Client, log *slog.Logger, bucket,
 		parts:    map[int32]types.CompletedPart{},
 		ends:     map[int32]partEnd{},
 	}
-	u.deliveries.start(u.deliver)
+	u.deliveries = newDeliveryQueue(func(d delivery) { u.onDurable(d.mark, d.state) })
 	return u
 }
 
@@ -274,20 +276,6 @@ func (u *upload) stateLocked(n int32, bytes int64) json.RawMessage {
 		PartSize: u.base, GrowAfter: u.growAfter, Parts: n, Bytes: bytes}
 	b, _ := json.Marshal(s)
 	return b
-}
-
-// deliver runs on the delivery goroutine: the caller's callback, then the
-// clean-up the new state allows.
-func (u *upload) deliver(d delivery) {
-	u.onDurable(d.mark, d.state)
-	if u.resumedOf != "" {
-		// The caller now holds a state that no longer needs the stash.
-		stash := u.resumedOf
-		u.resumedOf = ""
-		if err := deleteObject(u.ctx, u.client, u.bucket, stash); err != nil {
-			u.log.Warn(fmt.Sprintf("could not delete the temporary object %s yet (%v); it goes when the upload ends", stash, err))
-		}
-	}
 }
 
 // drain waits until every cut part is confirmed (or failed) and every

@@ -16,9 +16,16 @@ import (
 )
 
 // Suspend uploads what S3 accepts as parts (anything of at least 5 MiB),
-// waits until it is all durable, and keeps the rest, less than 5 MiB, in
-// the state (at most 256 KiB) or in a temporary object <key>.stash-<id>.
-// The upload is finished afterwards; ResumeUpload continues it.
+// waits until it is all durable, and copies the rest, less than 5 MiB, into
+// the state (at most 256 KiB) or into a temporary object
+// <key>.stash-<id>. The upload goes on afterwards (a periodic checkpoint)
+// or is simply dropped (a pause); ResumeUpload continues from the state in
+// any process.
+//
+// A stash object must outlive the state that names it until a newer
+// checkpoint is recorded, which the upload cannot see; it keeps the two
+// newest it made (a newer checkpoint is always offered before a third
+// stash is made) and Complete, Abort and DiscardUpload remove them all.
 func (u *upload) Suspend(ctx context.Context) (json.RawMessage, error) {
 	if err := u.err(); err != nil {
 		return nil, err
@@ -43,21 +50,35 @@ func (u *upload) Suspend(ctx context.Context) (json.RawMessage, error) {
 		s.Stash = append([]byte(nil), tail...)
 		s.StashCRC32C = crc32cBase64(tail)
 	default:
-		s.StashKey = u.key + ".stash-" + randomHex(6)
+		s.StashKey = fmt.Sprintf("%s.stash-%d-%s", u.key, s.Parts, randomHex(4))
 		s.StashSize = int64(len(tail))
 		s.StashCRC32C = crc32cBase64(tail)
 		if err := putSmall(ctx, u.client, u.bucket, s.StashKey, "application/octet-stream", nil, tail); err != nil {
 			return nil, fmt.Errorf("stash the last %s: %w", humanBytes(int64(len(tail))), err)
 		}
+		u.keepStash(ctx, s.StashKey)
 	}
 	state, err := json.Marshal(s)
 	if err != nil {
 		return nil, err
 	}
-	u.log.Info(fmt.Sprintf("upload of %s suspended after part %d: %s uploaded, %s stashed", u.key, s.Parts, humanBytes(s.Bytes), humanBytes(int64(len(tail)))))
-	u.buf = nil
-	u.finish()
+	u.log.Info(fmt.Sprintf("upload of %s is durable after part %d: %s uploaded, %s kept aside", u.key, s.Parts, humanBytes(s.Bytes), humanBytes(int64(len(tail)))))
 	return state, nil
+}
+
+// keepStashes is how many stash objects an upload keeps.
+const keepStashes = 2
+
+func (u *upload) keepStash(ctx context.Context, key string) {
+	u.stashes = append(u.stashes, key)
+	for len(u.stashes) > keepStashes {
+		old := u.stashes[0]
+		if err := deleteObject(ctx, u.client, u.bucket, old); err != nil {
+			u.log.Warn(fmt.Sprintf("could not delete the old temporary object %s yet (%v); it goes when the upload ends", old, err))
+			return
+		}
+		u.stashes = u.stashes[1:]
+	}
 }
 
 // Complete sends the rest as the last part, completes the multipart upload

@@ -25,9 +25,11 @@ const mib = 1 << 20
 
 // DestinationContract runs the behaviour every archive.Destination must
 // have: uploads with marks whose durable callbacks come in order and resume
-// exactly, suspended and resumed (twice, in new instances), resumed after a
-// crash from a durable state while later parts were already sent, aborted
-// and discarded (idempotently), and Put/Open/Stat/Delete. newDest must
+// exactly; Suspend as a periodic checkpoint after which the upload goes on;
+// suspended and resumed (twice, in new instances); resumed after a crash
+// from a durable or suspended state while later parts were already sent;
+// aborted and discarded (idempotently); Put/Open/Stat/Delete, a missing
+// file matching fs.ErrNotExist. newDest must
 // return a fresh Destination on the same storage each time it is called (a
 // new instance stands for a new process). Files are about 20 MiB, so the
 // implementation should use its smallest part or chunk size.
@@ -69,6 +71,56 @@ func DestinationContract(t *testing.T, newDest func(t *testing.T) archive.Destin
 		}
 		writeMarked(t, u, data, from, int64(len(data)))
 		d := newDest(t)
+		loc, err := u.Complete(peers.Context(t))
+		require.NoError(t, err)
+		requireStored(t, d, loc, data)
+		rec.requireOrdered(t)
+	})
+
+	t.Run("checkpoint with Suspend and keep going, then resume after a crash", func(t *testing.T) {
+		t.Parallel()
+		data := randomBytes(5, 23*mib+99)
+		name := peers.RandomName("contract-") + ".tar.gz"
+		u, err := newDest(t).StartUpload(peers.Context(t), name, int64(len(data)), nil)
+		require.NoError(t, err)
+		// Periodic checkpoints: the upload goes on after each Suspend.
+		var states []json.RawMessage
+		cuts := []int64{3*mib + 5000, 7*mib + 200*1024, 13*mib + 1}
+		from := int64(0)
+		for _, cut := range cuts {
+			writeMarked(t, u, data, from, cut)
+			state, err := u.Suspend(peers.Context(t))
+			require.NoError(t, err)
+			states = append(states, state)
+			from = cut
+		}
+		writeMarked(t, u, data, from, 19*mib) // sent, then the worker dies
+
+		// The newest recorded checkpoint is the last Suspend's state.
+		resumed, err := newDest(t).ResumeUpload(peers.Context(t), states[len(states)-1], nil)
+		require.NoError(t, err)
+		writeMarked(t, resumed, data, cuts[len(cuts)-1], int64(len(data)))
+		d := newDest(t)
+		loc, err := resumed.Complete(peers.Context(t))
+		require.NoError(t, err)
+		requireStored(t, d, loc, data)
+	})
+
+	t.Run("suspend and keep going to the end", func(t *testing.T) {
+		t.Parallel()
+		data := randomBytes(6, 17*mib+3)
+		d := newDest(t)
+		rec := &durableRecorder{}
+		u, err := d.StartUpload(peers.Context(t), peers.RandomName("contract-")+".tar.gz", int64(len(data)), rec.record)
+		require.NoError(t, err)
+		from := int64(0)
+		for _, cut := range []int64{1 * mib, 6*mib + 7, 6*mib + 9, 12 * mib} {
+			writeMarked(t, u, data, from, cut)
+			_, err := u.Suspend(peers.Context(t))
+			require.NoError(t, err)
+			from = cut
+		}
+		writeMarked(t, u, data, from, int64(len(data)))
 		loc, err := u.Complete(peers.Context(t))
 		require.NoError(t, err)
 		requireStored(t, d, loc, data)
