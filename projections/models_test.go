@@ -1,6 +1,7 @@
 package projections_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -325,4 +326,61 @@ func TestRestoreReadModelKeepsNoSecret(t *testing.T) {
 	raw := e.snapshot("operations", "id")
 	require.NotContains(t, raw, "RESTORE-TARGET")
 	require.NotContains(t, raw, "Q0lQSEVSVEVYVC1SRVNUT1JFLVRBUkdFVA") // base64 of the ciphertext
+}
+
+// The JSON the API serves as it is: the keys httpapi/API.md documents.
+func TestJSONShapesMatchTheAPIContract(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	h := e.history()
+	user := h.registerUser("alice@example.test", "Alice", "$2a$10$PWHASH")
+	src, dst := h.s3Source("Photos", "s"), h.s3Destination("Backups", "d")
+	op := h.requestBackup("alice@example.test", src, dst)
+	h.start(op, "w1")
+	h.progress(op, "w1", 1, domain.Progress{Phase: "listing"})
+	h.logLines(op, 1, "hello")
+	e.caughtUp()
+
+	keysOf := func(v any) map[string]any {
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(b, &m))
+		return m
+	}
+	requireKeys := func(m map[string]any, keys ...string) {
+		t.Helper()
+		for _, k := range keys {
+			require.Contains(t, m, k)
+		}
+	}
+	u, err := e.queries.GetUser(e.ctx, user)
+	require.NoError(t, err)
+	requireKeys(keysOf(u), "id", "email", "name", "role", "last_login_at")
+
+	c, err := e.queries.GetConnection(e.ctx, src)
+	require.NoError(t, err)
+	cm := keysOf(c)
+	requireKeys(cm, "id", "kind", "role", "service", "name", "settings", "secrets_set", "status", "status_reason",
+		"status_field", "checked_at", "details", "active_operations", "created_at", "updated_at")
+	require.Equal(t, map[string]any{"secret_access_key": true}, cm["secrets_set"])
+
+	items, _, _, err := e.queries.ListOperations(e.ctx, projections.OperationFilter{})
+	require.NoError(t, err)
+	sm := keysOf(items[0])
+	requireKeys(sm, "id", "kind", "status", "source", "destination", "requested_at", "started_at", "finished_at", "archive_size", "requested_by")
+	requireKeys(sm["source"].(map[string]any), "id", "name", "kind")
+
+	o, err := e.queries.GetOperation(e.ctx, op)
+	require.NoError(t, err)
+	om := keysOf(o)
+	requireKeys(om, "id", "kind", "status", "source", "destination", "requested_at", "requested_by", "progress", "pause_requested",
+		"cancel_requested", "allowed_actions", "worker_id", "attempt", "heartbeat_at", "paused_position", "error", "error_code",
+		"result", "restore", "report")
+	requireKeys(om["progress"].(map[string]any), "phase", "objects_done", "objects_total", "bytes_done", "bytes_total",
+		"compressed_bytes", "uploaded_bytes", "bytes_per_second", "seconds_left", "updated_at") // "current" only when set
+
+	lines, err := e.queries.LogLines(e.ctx, op, 0, 10)
+	require.NoError(t, err)
+	requireKeys(keysOf(lines[0]), "seq", "at", "level", "message")
 }

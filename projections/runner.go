@@ -197,6 +197,12 @@ func applyOnce(ctx context.Context, pool *pgxpool.Pool, p Projector, rec eventst
 		return err
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
+	// The rows and the checkpoint commit together, so a commit lost in a
+	// crash only means the event is applied again: no need to wait for the
+	// WAL flush.
+	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit TO OFF`); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, rebuildLock); err != nil {
 		return err
 	}
