@@ -89,10 +89,7 @@ func Check(ctx context.Context, app App, settings, secrets map[string]string, op
 		}
 	}
 	if refreshed != nil {
-		secrets, tokSettings := TokenFields(refreshed)
-		if secrets["refresh_token"] == cfg.Token.RefreshToken {
-			delete(secrets, "refresh_token")
-		}
+		secrets, tokSettings := TokenFields(refreshed) // refresh_token only when rotated
 		res.Secrets = secrets
 		res.Settings["token_expiry"] = tokSettings["token_expiry"]
 	}

@@ -136,6 +136,7 @@ func TestCheckRefreshesAnExpiredToken(t *testing.T) {
 			require.True(t, res.OK, res.Reason)
 			require.Len(t, got, 1, "one refresh, reported through OnRefresh")
 			require.NotEqual(t, secrets["access_token"], got[0].AccessToken)
+			require.Empty(t, got[0].RefreshToken, "the refresh token was not rotated: nothing to store")
 			require.Equal(t, got[0].AccessToken, res.Secrets["access_token"])
 			require.NotContains(t, res.Secrets, "refresh_token", "the refresh token was not rotated")
 			expiry, err := time.Parse(time.RFC3339, res.Settings["token_expiry"])

@@ -32,8 +32,10 @@ const (
 // Options tune a Destination; the zero value is fine for production.
 type Options struct {
 	Logger *slog.Logger
-	// OnRefresh receives every new access token (to record
-	// ConnectionTokensRefreshed). Called in order; must not block long.
+	// OnRefresh receives every new access token, with its expiry and, only
+	// when Google rotated it, the new refresh token (to run
+	// commands.RefreshConnectionTokens). Called in order; must not block
+	// long nor call back into the destination.
 	OnRefresh func(*oauth2.Token)
 	// ChunkSize of upload requests, rounded up to a multiple of 256 KiB
 	// (default 16 MiB). At most two chunks are held in memory per upload.

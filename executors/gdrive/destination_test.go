@@ -34,6 +34,12 @@ func TestPutOpenStatDelete(t *testing.T) {
 	_, err = d.Stat(ctx, first)
 	require.ErrorIs(t, err, fs.ErrNotExist)
 
+	// Too big for a multipart upload: Put streams it through a session.
+	big := randomData(6*mib+5, 8)
+	bigLoc, err := d.Put(ctx, "big.manifest.json", strings.NewReader(string(big)), int64(len(big)), "application/json")
+	require.NoError(t, err)
+	require.Equal(t, sha(big), sha(f.download(t, bigLoc)))
+
 	// A 7 MiB archive, downloaded through two cut connections.
 	data := randomData(7*mib+3, 7)
 	up, err := d.StartUpload(ctx, "a.tar.gz", 0, nil)

@@ -30,8 +30,9 @@ type TokenSource struct {
 
 // NewTokenSource starts from tok (its access token may be empty or
 // expired; its refresh token must be set). onRefresh, which may be nil, is
-// called with each new token while the source is locked, in order; it must
-// not call back into the source.
+// called with each new token (its RefreshToken set only when Google
+// rotated it, as commands.RefreshConnectionTokens expects) while the
+// source is locked, in order; it must not call back into the source.
 func NewTokenSource(cfg *oauth2.Config, tok *oauth2.Token, onRefresh func(*oauth2.Token)) *TokenSource {
 	return &TokenSource{cfg: cfg, client: &http.Client{Transport: newTransport()}, onRefresh: onRefresh, tok: *tok}
 }
@@ -86,12 +87,16 @@ func (s *TokenSource) refreshLocked(ctx context.Context) (*oauth2.Token, error) 
 		}
 		return nil, tokenError("refresh the access token", err)
 	}
+	rotated := nt.RefreshToken != "" && nt.RefreshToken != s.tok.RefreshToken
 	if nt.RefreshToken == "" {
 		nt.RefreshToken = s.tok.RefreshToken
 	}
 	s.tok = *nt
 	if s.onRefresh != nil {
 		t := *nt
+		if !rotated {
+			t.RefreshToken = "" // only a new refresh token needs storing
+		}
 		s.onRefresh(&t)
 	}
 	t := *nt

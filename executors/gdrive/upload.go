@@ -15,7 +15,7 @@ import (
 )
 
 var (
-	errUploadClosed = errors.New("this Google Drive upload is already suspended, completed or aborted")
+	errUploadClosed = errors.New("this Google Drive upload is already completed or aborted")
 	errAborted      = errors.New("the Google Drive upload was aborted")
 )
 
@@ -80,10 +80,10 @@ func (d *Destination) newUpload(ctx context.Context, sess *session, name string,
 	return u
 }
 
-// start runs the uploader until the upload is closed or fails.
-// When ctx ends first, the upload fails (an idle uploader would otherwise
-// wait for ever). The uploader goroutine itself starts with the first
-// full chunk, and again after a Suspend stopped it.
+// start gives the upload its context: when ctx ends before Complete or
+// Abort, the upload fails (an idle uploader would otherwise wait for ever).
+// The uploader goroutine itself starts with the first full chunk, and
+// again after a Suspend parked it.
 func (u *upload) start(ctx context.Context) {
 	u.ctx, u.cancel = context.WithCancel(ctx)
 	context.AfterFunc(u.ctx, func() {
