@@ -188,16 +188,19 @@ func TestOperationLifecycleThroughTheAPI(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, c.Do(http.MethodGet, "/api/operations/"+uuid.NewString(), nil).Status)
 	require.Equal(t, http.StatusNotFound, c.Do(http.MethodPost, "/api/operations/"+uuid.NewString()+"/pause", nil).Status)
 
-	// Restores need a completed backup; manifest and preflight need the
-	// executors (not wired in this server).
+	// Restores, their preflight and the manifest need a completed backup.
 	restore := map[string]any{"target": map[string]any{"connection_id": src.ID}, "prefix": "restored/"}
 	r = c.Do(http.MethodPost, "/api/operations/"+created.ID.String()+"/restore", restore)
 	require.Equal(t, http.StatusConflict, r.Status, string(r.Body))
 	require.Equal(t, "backup-not-completed", r.ErrorCode())
 	r = c.Do(http.MethodPost, "/api/operations/"+created.ID.String()+"/restore", map[string]any{})
 	require.Equal(t, "field-required", r.ErrorCode())
-	require.Equal(t, http.StatusNotImplemented, c.Do(http.MethodPost, "/api/operations/"+created.ID.String()+"/restore/preflight", restore).Status)
-	require.Equal(t, http.StatusNotImplemented, c.Do(http.MethodGet, "/api/operations/"+created.ID.String()+"/manifest", nil).Status)
+	r = c.Do(http.MethodGet, "/api/operations/"+created.ID.String()+"/manifest", nil)
+	require.Equal(t, http.StatusConflict, r.Status, string(r.Body))
+	require.Equal(t, "backup-not-completed", r.ErrorCode())
+	r = c.Do(http.MethodPost, "/api/operations/"+created.ID.String()+"/restore/preflight", restore)
+	require.Equal(t, http.StatusConflict, r.Status, "the executors' planner refuses it: %s", r.Body)
+	require.Equal(t, http.StatusNotFound, c.Do(http.MethodGet, "/api/operations/"+uuid.NewString()+"/manifest", nil).Status)
 }
 
 func TestAuditListsEveryEventNewestFirst(t *testing.T) {

@@ -19,7 +19,9 @@ import (
 	"backupd/commands"
 	"backupd/commands/eventstore"
 	"backupd/commands/secrets"
+	"backupd/executors"
 	"backupd/executors/gdrive"
+	"backupd/executors/mongodb"
 	"backupd/executors/testsupport/peers"
 	"backupd/httpapi"
 	"backupd/projections"
@@ -42,11 +44,14 @@ type Options struct {
 	// Drive, when set, configures the Google OAuth client and endpoints for
 	// this drive-emulator (unless Config.Google.ClientID is set).
 	Drive *peers.DrivePeer
-	// Checker replaces the connection checker (default: Checker, real S3
-	// and Drive checks).
+	// Checker replaces the connection checker (default: Server.Connectors,
+	// the product's real S3, MongoDB and Drive checks).
 	Checker commands.ConnectionChecker
-	// Restores serves the manifest and preflight endpoints.
-	Restores httpapi.RestorePlanner
+	// Restores, when set, builds what serves the manifest and preflight
+	// endpoints from the server's parts (called before the HTTP server
+	// starts; Server.API and Server.URL are not set yet). Default: the
+	// product's executors.RestorePlanner.
+	Restores func(s *Server) httpapi.RestorePlanner
 	// UI is the built web app (fs.Sub(web.Dist, "dist")); nil: placeholder.
 	UI     fs.FS
 	Logger *slog.Logger
@@ -57,6 +62,7 @@ type Options struct {
 // Server is a running API with its parts exposed.
 type Server struct {
 	URL      string // http://127.0.0.1:PORT
+	Config   httpapi.Config
 	API      *httpapi.Server
 	Commands *commands.Handlers
 	Queries  *projections.Queries
@@ -66,6 +72,9 @@ type Server struct {
 	Keyring  *secrets.Keyring
 	Mail     *Mailbox
 	Google   gdrive.App
+	// Connectors build sources and destinations from connections (for
+	// tests that run executors against this server).
+	Connectors *executors.Connectors
 
 	AdminID       uuid.UUID
 	AdminEmail    string
@@ -106,6 +115,7 @@ func Start(t testing.TB, opts Options) *Server {
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
 	url := "http://" + ln.Addr().String()
 	cfg := opts.Config
 	if cfg.PublicURL == "" {
@@ -118,9 +128,10 @@ func Start(t testing.TB, opts Options) *Server {
 	if cfg.Google.RedirectURL == "" {
 		cfg.Google.RedirectURL = cfg.PublicURL + httpapi.GoogleCallbackPath
 	}
-	checker := opts.Checker
-	if checker == nil {
-		checker = Checker{Google: cfg.Google}
+	connectors := &executors.Connectors{Keyring: keyring, Drive: cfg.Google, Tools: mongodb.DefaultTools(), SpoolDir: t.TempDir()}
+	var checker commands.ConnectionChecker = connectors
+	if opts.Checker != nil {
+		checker = opts.Checker
 	}
 	handlers := commands.New(commands.Deps{Store: store, Keyring: keyring, Checker: checker, Clock: clock, Logger: logger})
 
@@ -128,17 +139,20 @@ func Start(t testing.TB, opts Options) *Server {
 	runDone := make(chan error, 1)
 	go func() { runDone <- runner.Run(ctx) }()
 
-	mail := NewMailbox()
+	s := &Server{Config: cfg, Commands: handlers, Queries: projections.NewQueries(pool), Runner: runner, Store: store,
+		Pool: pool, Keyring: keyring, Mail: NewMailbox(), Google: cfg.Google, Connectors: connectors}
+	var restores httpapi.RestorePlanner = executors.NewRestorePlanner(store, connectors, s.Queries)
+	if opts.Restores != nil {
+		restores = opts.Restores(s)
+	}
 	api, err := httpapi.New(cfg, httpapi.Deps{
-		Pool: pool, Commands: handlers, Queries: projections.NewQueries(pool), Projections: runner,
-		Restores: opts.Restores, Mailer: mail, UI: opts.UI, Logger: logger, Clock: clock,
+		Pool: pool, Commands: handlers, Queries: s.Queries, Projections: runner,
+		Restores: restores, Mailer: s.Mail, UI: opts.UI, Logger: logger, Clock: clock,
 	})
 	must(t, err)
+	s.API, s.URL = api, url
 	served := make(chan error, 1)
 	go func() { served <- api.Serve(ln) }()
-
-	s := &Server{URL: url, API: api, Commands: handlers, Queries: projections.NewQueries(pool), Runner: runner, Store: store,
-		Pool: pool, Keyring: keyring, Mail: mail, Google: cfg.Google}
 	t.Cleanup(func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer scancel()
