@@ -41,6 +41,8 @@ func TestCheckAgainstVersity(t *testing.T) {
 			field: "bucket", reason: "the bucket does not exist"},
 		{name: "closed port", role: domain.RoleSource, edit: func(c *Config) { c.Endpoint = closedPort },
 			field: "endpoint", reason: "cannot reach " + strings.TrimPrefix(closedPort, "http://") + " within 5 seconds: connection refused"},
+		{name: "unknown host", role: domain.RoleSource, edit: func(c *Config) { c.Endpoint = "http://no-such-host.invalid:9000" },
+			field: "endpoint", reason: "cannot reach no-such-host.invalid:9000 within 5 seconds: "},
 		{name: "missing field", role: domain.RoleSource, edit: func(c *Config) { c.Region = "" },
 			field: "region", reason: "Region is required"},
 	}
