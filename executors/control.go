@@ -124,8 +124,9 @@ func (c *Control) follow(ctx context.Context, store *eventstore.Store, opID uuid
 					c.Request(StopFenced)
 				}
 			case domain.OperationCancelled, domain.OperationFailed, domain.OperationCompleted:
-				// Someone else ended it (an operator's cleanup, say): nothing more to write.
-				c.Request(StopFenced)
+				// The job itself ended it: nothing more to follow.
+				_ = sub.Close()
+				return
 			}
 		}
 		_ = sub.Close()

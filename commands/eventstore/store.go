@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"backupd/commands"
@@ -34,11 +35,15 @@ func Connect(connectionString string) (*Store, error) {
 	// The client's own chatter (discovery attempts, candidates) is debug
 	// noise; its warnings and errors go to the process log.
 	settings.Logger = func(level esdb.LogLevel, format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if strings.Contains(msg, "context canceled") {
+			return // a subscription we closed ourselves
+		}
 		switch level {
 		case esdb.LogError:
-			slog.Error("eventstoredb client: " + fmt.Sprintf(format, args...))
+			slog.Error("eventstoredb client: " + msg)
 		case esdb.LogWarn:
-			slog.Warn("eventstoredb client: " + fmt.Sprintf(format, args...))
+			slog.Warn("eventstoredb client: " + msg)
 		}
 	}
 	client, err := esdb.NewClient(settings)

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"backupd/domain"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The four pairs of issue 3, each through the API and a real worker, each
+// archive checked by the test with GNU tar and the peers' own clients.
+
+func TestBackupS3ToS3(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, stackOptions{S3PartSize: 5 << 20})
+	src, dst := s.S3.Bucket(t), s.S3.Bucket(t)
+	objects := seedBucket(t, s.S3, src, trickyObjects())
+
+	op := s.backup(s.s3Source(src), s.s3Destination(dst, "nightly/"))
+	done := s.waitStatus(op, 5*time.Minute, domain.OpCompleted)
+	require.NotNil(t, done.Result)
+	require.True(t, strings.HasPrefix(done.Result.ArchiveLocation, "s3://"+dst+"/nightly/"), done.Result.ArchiveLocation)
+	require.NotNil(t, done.ArchiveSize)
+	require.Equal(t, done.Result.ArchiveSize, *done.ArchiveSize, "the history shows the archive size")
+
+	archive := downloadS3(t, s.S3, done.Result.ArchiveLocation)
+	sidecar := downloadS3(t, s.S3, done.Result.ManifestLocation)
+	verifyBucketArchive(t, archive, sidecar, done.Result, objects)
+	require.Greater(t, len(archive), 10<<20, "several 5 MiB parts were uploaded")
+
+	log := s.logText(op)
+	for _, step := range []string{"connecting", "listed page", "compressing", "part 1 uploaded", "part 3 uploaded", "backup completed"} {
+		require.Contains(t, log, step)
+	}
+	// No multipart upload is left behind.
+	uploads, err := listUploads(s, dst)
+	require.NoError(t, err)
+	require.Empty(t, uploads)
+}
+
+func TestBackupS3ToDrive(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, stackOptions{DriveChunk: 1 << 20})
+	src := s.S3.Bucket(t)
+	objects := seedBucket(t, s.S3, src, trickyObjects())
+	dst, token := s.driveDestination("backups-" + src)
+
+	op := s.backup(s.s3Source(src), dst)
+	done := s.waitStatus(op, 5*time.Minute, domain.OpCompleted)
+	require.True(t, strings.HasPrefix(done.Result.ArchiveLocation, "gdrive://"), done.Result.ArchiveLocation)
+	archive := downloadDrive(t, s.Drive, token, done.Result.ArchiveLocation)
+	sidecar := downloadDrive(t, s.Drive, token, done.Result.ManifestLocation)
+	verifyBucketArchive(t, archive, sidecar, done.Result, objects)
+	require.Contains(t, s.logText(op), "Google Drive")
+}
