@@ -450,3 +450,18 @@ func TestPeriodicSuspendsKeepFewStashObjects(t *testing.T) {
 	require.True(t, bytes.Equal(data, got))
 	require.Equal(t, []string{"p.tar.gz"}, f.keys(t))
 }
+
+func TestUploadRefusesPartsBeyondTheLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u, err := NewDestination(f.cfg, f.log, WithPartSize(MinPartSize)).StartUpload(context.Background(), "huge", 0, nil)
+	require.NoError(t, err)
+	up := u.(*upload)
+	up.nextPart = MaxParts + 1 // as if 10,000 parts were already sent
+	_, err = u.Write(randomBytes(30, 1000))
+	require.NoError(t, err)
+	_, err = u.Complete(context.Background())
+	require.ErrorContains(t, err, "outgrew S3's 10000 parts")
+	require.NoError(t, u.Abort(context.Background()))
+	require.Empty(t, f.multipartUploads(t))
+}

@@ -146,8 +146,9 @@ func (u *upload) Mark(mark any) {
 	}
 	select {
 	case u.slots <- struct{}{}:
-		if u.closed.Load() {
-			<-u.slots
+		if u.closed.Load() || u.nextPart > MaxParts {
+			<-u.slots // the next Write reports it
+			u.markCut, u.markValue = u.nextPart > MaxParts, mark
 			return
 		}
 		u.startPart(int64(len(u.buf)), true, mark)
@@ -167,6 +168,12 @@ func (u *upload) cut(n int64, hasMark bool, mark any) error {
 	if u.closed.Load() { // aborted while waiting for the slot
 		<-u.slots
 		return u.stopped()
+	}
+	if u.nextPart > MaxParts {
+		<-u.slots
+		err := fmt.Errorf("s3://%s/%s: the archive outgrew S3's %d parts (%s so far)", u.bucket, u.key, MaxParts, humanBytes(u.cutBytes))
+		u.fail(err)
+		return err
 	}
 	u.startPart(n, hasMark, mark)
 	return nil
