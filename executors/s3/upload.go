@@ -16,8 +16,9 @@ import (
 	"backupd/executors/archive"
 )
 
-// maxInFlight parts upload at once while one more fills: memory is about
-// (maxInFlight + 1) part sizes, by construction.
+// maxInFlight parts upload at once while one more fills: memory is at most
+// maxInFlight + 1 buffers of 1.25 part sizes (the slack lets a part end at
+// the next mark), by construction: 30 MiB with 8 MiB parts.
 const maxInFlight = 2
 
 // upload is one multipart upload fed by Write. Parts are cut at marks (so a
