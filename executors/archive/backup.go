@@ -287,7 +287,7 @@ func (b *backupRun) pipeline(ctx context.Context, start Position) error {
 		src: p.Source, log: b.log, finish: b.buildManifest,
 		checkpointDue: func() bool { return b.rec.sinceLastOffer() >= p.CheckpointEvery },
 	}
-	b.writer.restore(start, b.info.PathPrefix)
+	b.writer.restore(start, b.info.PathPrefix, b.info.EntrySuffix)
 
 	sha, err := restoreSHA256(start.ArchiveSHA256)
 	if err != nil {
@@ -339,7 +339,7 @@ func (b *backupRun) buildManifest(ctx context.Context, entries int64) (*builtMan
 		Bucket:        b.info.Bucket,
 		Database:      b.info.Database,
 		ToolVersion:   b.info.ToolVersion,
-		PathPrefix:    newNamer(b.info.PathPrefix, nil).prefix,
+		PathPrefix:    newNamer(b.info.PathPrefix, "", nil).prefix,
 	}
 	return buildManifest(ctx, p.Journal, header, entries, b.log)
 }

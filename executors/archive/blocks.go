@@ -24,8 +24,8 @@ type block struct {
 	// suspend asks the uploader for a checkpoint (Upload.Suspend) at the
 	// block's end: it ends right before an entry that cannot be continued.
 	suspend bool
-	done           chan struct{} // closed when out is ready
-	err            error
+	done    chan struct{} // closed when out is ready
+	err     error
 }
 
 // blockPool holds a fixed number of blocks: memory is bounded by
@@ -73,6 +73,9 @@ func (p *blockPool) reset(b *block) *block {
 	}
 	b.raw = b.raw[:0]
 	b.out.Reset()
+	// Room for a member of incompressible data, so the buffer never grows
+	// by doubling (and leaves no garbage behind).
+	b.out.Grow(p.size + p.size/64 + 1024)
 	b.pos = Position{}
 	b.checkpointable = false
 	b.trailer = false

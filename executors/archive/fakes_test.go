@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
@@ -171,18 +170,24 @@ func (g *genReader) Read(p []byte) (int, error) {
 }
 
 func (g *genReader) fill(c int64) {
-	var seed [32]byte
-	binary.LittleEndian.PutUint64(seed[:], g.seed)
-	binary.LittleEndian.PutUint64(seed[8:], uint64(c))
-	rng := rand.NewChaCha8(seed)
+	// splitmix64 over (seed, chunk, word): any chunk, no allocation.
+	x := g.seed*0x9E3779B97F4A7C15 ^ uint64(c)*0xD1B54A32D192ED03
+	words := genChunk / 8
 	if g.compressible {
-		rng.Read(g.chunk[:1024])
+		words = 1024 / 8
+	}
+	for i := range words {
+		x += 0x9E3779B97F4A7C15
+		z := x
+		z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
+		z = (z ^ z>>27) * 0x94D049BB133111EB
+		binary.LittleEndian.PutUint64(g.chunk[i*8:], z^z>>31)
+	}
+	if g.compressible {
 		for i := 1; i < 4; i++ {
 			copy(g.chunk[i*1024:], g.chunk[:1024])
 		}
-		return
 	}
-	rng.Read(g.chunk[:])
 }
 
 type failingReader struct {
@@ -545,3 +550,5 @@ func (p *pauseAfter) Requested() StopRequest {
 }
 
 var _ = strings.Repeat
+
+func sortStrings(s []string) { sort.Strings(s) }

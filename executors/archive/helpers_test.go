@@ -2,8 +2,8 @@ package archive
 
 import (
 	"archive/tar"
-	"cmp"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"fmt"

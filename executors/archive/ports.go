@@ -61,6 +61,9 @@ type SourceInfo struct {
 	// PathPrefix is prepended to entry paths inside the tar (e.g. the bucket
 	// name, or "mongodb/<db>/").
 	PathPrefix string
+	// EntrySuffix is appended to every entry path (MongoDB: ".archive.gz",
+	// so each collection's file says what it is).
+	EntrySuffix string
 }
 
 // ErrEntryChanged is returned by Reopen when the entry differs from the one

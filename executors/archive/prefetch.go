@@ -21,6 +21,7 @@ type pending struct {
 	err   error
 
 	prefetched    bool
+	pooled        bool // data comes from getData
 	reserved      int64
 	sem           *semaphore.Weighted
 	sourceOnce    sync.Once
@@ -40,6 +41,9 @@ func (pe *pending) releaseSource() {
 func (pe *pending) done() {
 	pe.releaseSource()
 	pe.budgetRelease.Do(func() {
+		if pe.pooled {
+			putData(pe.data)
+		}
 		pe.data = nil
 		if pe.reserved > 0 {
 			pe.sem.Release(pe.reserved)
@@ -71,7 +75,7 @@ func startPrefetch(parent context.Context, src Source, after string, entries int
 		src:      src,
 		queue:    make(chan *pending, entries),
 		sem:      semaphore.NewWeighted(budget),
-		smallMax: budget / 4,
+		smallMax: min(budget/4, 1<<maxClassShift),
 		ctx:      ctx,
 		cancel:   cancel,
 		listDone: make(chan struct{}),
@@ -92,11 +96,13 @@ func (p *prefetcher) list(after string) {
 			pe.data = []byte{}
 			close(pe.ready)
 		case e.Size <= p.smallMax:
-			if err := p.sem.Acquire(p.ctx, e.Size); err != nil {
+			// The buffer's class size is what memory it takes.
+			reserve := classSize(e.Size)
+			if err := p.sem.Acquire(p.ctx, reserve); err != nil {
 				pe.done()
 				return err
 			}
-			pe.reserved = e.Size
+			pe.reserved = reserve
 			pe.prefetched = true
 			p.fetches.Add(1)
 			go p.fetch(pe)
@@ -117,7 +123,9 @@ func (p *prefetcher) list(after string) {
 func (p *prefetcher) fetch(pe *pending) {
 	defer p.fetches.Done()
 	defer close(pe.ready)
-	pe.data, pe.err = readWhole(p.ctx, pe.entry, p.log)
+	buf := getData(pe.entry.Size)
+	pe.err = readWhole(p.ctx, pe.entry, buf, p.log)
+	pe.data, pe.pooled = buf, true
 	pe.releaseSource()
 }
 
@@ -204,8 +212,7 @@ func (p *prefetcher) stop() {
 
 // readWhole reads a small entry into memory, checking it has exactly the
 // size the listing gave. Resumable entries are retried a few times.
-func readWhole(ctx context.Context, e Entry, log *slog.Logger) ([]byte, error) {
-	buf := make([]byte, e.Size)
+func readWhole(ctx context.Context, e Entry, buf []byte, log *slog.Logger) error {
 	var err error
 	for attempt := 1; ; attempt++ {
 		err = readWholeOnce(ctx, e, buf)
@@ -217,10 +224,7 @@ func readWhole(ctx context.Context, e Entry, log *slog.Logger) ([]byte, error) {
 			break
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return buf, nil
+	return err
 }
 
 func readWholeOnce(ctx context.Context, e Entry, buf []byte) error {

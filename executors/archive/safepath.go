@@ -43,11 +43,12 @@ const PAXKey = "BACKUPD.key"
 // namer computes entry paths in listing order.
 type namer struct {
 	prefix string   // escaped, "" or ending in "/"
+	suffix string   // appended to every path (SourceInfo.EntrySuffix)
 	stack  []string // keys stored as files, each a string prefix of the next
 }
 
-func newNamer(pathPrefix string, ancestors []string) *namer {
-	return &namer{prefix: escapePrefix(pathPrefix), stack: append([]string(nil), ancestors...)}
+func newNamer(pathPrefix, suffix string, ancestors []string) *namer {
+	return &namer{prefix: escapePrefix(pathPrefix), suffix: suffix, stack: append([]string(nil), ancestors...)}
 }
 
 // ancestors is the state a checkpoint records (a copy).
@@ -81,11 +82,12 @@ func (n *namer) next(key string) (path string, escaped bool) {
 		}
 		b.WriteString(escapeSegment(seg, dirs[i]))
 	}
+	b.WriteString(n.suffix)
 	path = b.String()
 	if path == ManifestName {
 		path = fmt.Sprintf("%%%02X", path[0]) + path[1:]
 	}
-	return path, path != n.prefix+key
+	return path, path != n.prefix+key+n.suffix
 }
 
 func escapePrefix(prefix string) string {

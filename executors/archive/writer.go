@@ -71,12 +71,12 @@ type tarWriter struct {
 	entriesOpen bool
 }
 
-func (w *tarWriter) restore(pos Position, pathPrefix string) {
+func (w *tarWriter) restore(pos Position, pathPrefix, suffix string) {
 	w.entriesDone = pos.EntriesDone
 	w.bytesDone = pos.BytesDone
 	w.tarOffset = pos.TarOffset
 	w.lastKey = pos.LastKey
-	w.names = newNamer(pathPrefix, pos.Ancestors)
+	w.names = newNamer(pathPrefix, suffix, pos.Ancestors)
 	w.entriesOpen = true
 }
 
