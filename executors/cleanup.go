@@ -7,7 +7,6 @@ import (
 	"backupd/commands"
 	"backupd/commands/eventstore"
 	"backupd/domain"
-
 )
 
 // cleanUpCancelled carries out a cancel of an operation no worker runs

@@ -56,3 +56,39 @@ func TestBackupS3ToDrive(t *testing.T) {
 	verifyBucketArchive(t, archive, sidecar, done.Result, objects)
 	require.Contains(t, s.logText(op), "Google Drive")
 }
+
+func TestBackupMongoToS3(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, stackOptions{})
+	db := s.Mongo.Database(t)
+	want := seedShop(t, s.Mongo, db, 2000)
+	dst := s.S3.Bucket(t)
+
+	op := s.backup(s.mongoSource(db), s.s3Destination(dst, ""))
+	done := s.waitStatus(op, 5*time.Minute, domain.OpCompleted)
+	require.Equal(t, db, done.Result.Database)
+	require.Equal(t, int64(3), done.Result.ObjectCount)
+	require.NotEmpty(t, done.Result.MongodumpVersion)
+	archive := downloadS3(t, s.S3, done.Result.ArchiveLocation)
+	require.Equal(t, sha(archive), done.Result.ArchiveSHA256)
+	verifyMongoArchive(t, s.Mongo, archive, db, want)
+
+	log := s.logText(op)
+	for _, step := range []string{"writing `" + db + ".orders`", "done dumping `" + db + ".orders` (2000 documents)", "backup completed"} {
+		require.Contains(t, log, step)
+	}
+}
+
+func TestBackupMongoToDrive(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, stackOptions{})
+	db := s.Mongo.Database(t)
+	want := seedShop(t, s.Mongo, db, 500)
+	dst, token := s.driveDestination("mongo-" + db)
+
+	op := s.backup(s.mongoSource(db), dst)
+	done := s.waitStatus(op, 5*time.Minute, domain.OpCompleted)
+	archive := downloadDrive(t, s.Drive, token, done.Result.ArchiveLocation)
+	require.Equal(t, sha(archive), done.Result.ArchiveSHA256)
+	verifyMongoArchive(t, s.Mongo, archive, db, want)
+}

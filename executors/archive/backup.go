@@ -213,6 +213,9 @@ func (b *backupRun) run(ctx context.Context) (BackupOutcome, error) {
 		if err != nil {
 			return BackupOutcome{}, fmt.Errorf("starting the upload of %s: %w", b.name, err)
 		}
+		if err := b.recordStart(ctx); err != nil {
+			return BackupOutcome{}, b.failed(ctx, err)
+		}
 	}
 	b.log.Info(fmt.Sprintf("compressing as gzip (level %d) in %s blocks with %d workers", p.CompressionLevel, humanBytes(int64(p.BlockSize)), p.CompressWorkers))
 
@@ -342,4 +345,15 @@ func (b *backupRun) buildManifest(ctx context.Context, entries int64) (*builtMan
 		PathPrefix:    newNamer(b.info.PathPrefix, "", nil).prefix,
 	}
 	return buildManifest(ctx, p.Journal, header, entries, b.log)
+}
+
+// recordStart records where a fresh backup starts, with the upload's state:
+// a worker that dies before the first part is durable can be resumed (or
+// cleaned up) from it, and entries a dead earlier attempt recorded are void.
+func (b *backupRun) recordStart(ctx context.Context) error {
+	state, err := b.up.Suspend(ctx)
+	if err != nil {
+		return fmt.Errorf("recording the new upload's state: %w", err)
+	}
+	return b.rec.record(ctx, Checkpoint{Resumed: true, Reason: "start", Upload: state, At: b.p.Now()})
 }

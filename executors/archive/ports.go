@@ -169,13 +169,16 @@ type Journal interface {
 type Checkpoint struct {
 	Seq int64 `json:"seq"`
 	// Resumed marks the checkpoint a resume starts from; entries recorded
-	// after the checkpoint it copies (by a worker that died) are void.
+	// after the checkpoint it copies (by a worker that died) are void. A
+	// fresh backup's first checkpoint ("start", at position zero, with the
+	// new upload's state) is Resumed too: it voids whatever an earlier
+	// attempt recorded.
 	Resumed     bool            `json:"resumed,omitempty"`
 	ArchiveName string          `json:"archive_name"`
 	Position    Position        `json:"position"`
 	Upload      json.RawMessage `json:"upload"`
 	At          time.Time       `json:"at"`
-	Reason      string          `json:"reason"` // "part", "pause", "periodic", "resume"
+	Reason      string          `json:"reason"` // "start", "part", "periodic", "pause", "resume"
 }
 
 // Position is where the archive stream stands at a member boundary.

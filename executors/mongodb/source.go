@@ -81,6 +81,7 @@ func (s *source) Info(ctx context.Context) (archive.SourceInfo, error) {
 		Database:    s.cfg.Database,
 		ToolVersion: version,
 		PathPrefix:  "mongodb/" + s.cfg.Database + "/",
+		EntrySuffix: EntrySuffix,
 	}, nil
 }
 
