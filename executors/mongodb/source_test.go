@@ -35,7 +35,7 @@ func TestSourceDumpsEveryCollectionRestorably(t *testing.T) {
 	info, err := src.Info(ctx)
 	require.NoError(t, err)
 	require.Equal(t, archive.SourceInfo{Service: "mongodb", Format: "mongodb-tar-gz/1", Database: db,
-		ToolVersion: "mongodump version: built-without-version-string", PathPrefix: "mongodb/" + db + "/"}, info)
+		ToolVersion: "mongodump version: built-without-version-string", PathPrefix: "mongodb/" + db + "/", EntrySuffix: ".archive.gz"}, info)
 	require.Equal(t, "mongodb/"+db+"/orders.archive.gz", mongodb.EntryPath(info, "orders"))
 
 	entries, bytes, err := src.Estimate(ctx)
