@@ -177,7 +177,8 @@ export function seed() {
       id: randomUUID(),
       type: t,
       stream: t.startsWith('Connection') ? `connection-${conns[i % conns.length].id}` : t.startsWith('User') ? 'user-admin' : `operation-${ops[i % ops.length].id}`,
-      actor: t === 'OperationStarted.v1' || t === 'OperationCompleted.v1' ? '' : 'admin@example.com',
+      actor_id: t === 'OperationStarted.v1' || t === 'OperationCompleted.v1' ? '' : 'u-1',
+      actor_name: t === 'OperationStarted.v1' || t === 'OperationCompleted.v1' ? '' : 'admin@example.com',
       at: new Date(Date.now() - i * 3.1 * 3600e3).toISOString(),
       summary: {
         'UserLoggedIn.v1': 'admin@example.com logged in',

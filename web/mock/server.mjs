@@ -29,7 +29,7 @@ const state = seed()
 const audit = state.audit
 
 function record(type, stream, summary, actor = user.email) {
-  audit.unshift({ id: randomUUID(), type, stream, actor, at: new Date().toISOString(), summary })
+  audit.unshift({ id: randomUUID(), type, stream, actor_id: actor === user.email ? user.id : '', actor_name: actor, at: new Date().toISOString(), summary })
 }
 
 // ---------- HTTP helpers ----------
@@ -127,7 +127,8 @@ function summary(o) {
 
 function log(o, level, message) {
   o.internal.seq += 1
-  o.logs.push({ seq: o.internal.seq, at: new Date().toISOString(), level, message })
+  const origin = /^(operation |paused|worker |resume requested|cancel requested|pause requested|backup requested|restore requested)/.test(message) ? 'status' : 'executor'
+  o.logs.push({ seq: o.internal.seq, at: new Date().toISOString(), level, message, origin })
 }
 
 function allowed(o) {
@@ -139,6 +140,8 @@ function allowed(o) {
     case 'paused':
     case 'interrupted':
       return ['resume', 'cancel']
+    case 'completed':
+      return o.kind === 'backup' ? ['restore'] : []
     default:
       return []
   }
@@ -289,7 +292,7 @@ async function api(req, res, url) {
 
   if (path === '/api/session' && method === 'GET') {
     const s = sessionOf(req, res)
-    return send(res, 200, { authenticated: s.ok, user: s.ok ? user : null, idle_timeout_seconds: IDLE, csrf_token: csrf, poll_interval_seconds: POLL })
+    return send(res, 200, { authenticated: s.ok, user: s.ok ? user : null, idle_timeout_seconds: IDLE, csrf_token: csrf, poll_interval_seconds: POLL, session_expired: s.code === 'session-expired' || undefined })
   }
   if (path === '/api/login' && method === 'POST') {
     const b = await readBody(req)

@@ -76,12 +76,13 @@ function Root() {
 }
 
 function RequireSession({ children }: { children: ReactNode }) {
-  const { loading, user, error, refresh } = useSession()
+  const { loading, user, error, refresh, session } = useSession()
   const { pathname, search } = useLocation()
+  const expired = Boolean(session?.session_expired)
 
   useEffect(() => {
-    if (!loading && !error && !user) navigateTo(loginRedirect('unauthenticated', pathname + search), { replace: true })
-  }, [loading, error, user, pathname, search])
+    if (!loading && !error && !user) navigateTo(loginRedirect(expired ? 'session-expired' : 'unauthenticated', pathname + search), { replace: true })
+  }, [loading, error, user, pathname, search, expired])
 
   if (error && !user) {
     return (

@@ -53,6 +53,8 @@ export interface Session {
   csrf_token: string
   /** How often live pages poll; 10 when the server does not say. */
   poll_interval_seconds?: number
+  /** The session cookie named a session that the idle timeout ended. */
+  session_expired?: boolean
 }
 
 export interface Page<T> {
@@ -106,7 +108,8 @@ export interface ConnectionInput {
 }
 
 export interface ConnectionRef {
-  id: string
+  /** null for a restore target typed in rather than chosen. */
+  id: string | null
   name: string
   kind: ConnectionKind
 }
@@ -200,6 +203,7 @@ export interface RestoreTargetView {
   kind: ConnectionKind
   name: string
   settings?: Record<string, string>
+  secrets_set?: Record<string, boolean>
 }
 
 export interface RestoreOptions {
@@ -213,17 +217,29 @@ export interface Operation extends OperationSummary {
   progress?: Progress | null
   pause_requested: boolean
   cancel_requested: boolean
-  allowed_actions: OperationAction[]
+  /** What the UI may offer now: pause, resume, cancel, and restore for a completed backup. */
+  allowed_actions: (OperationAction | 'restore')[]
   worker_id?: string
   attempt?: number
   heartbeat_at?: string | null
   paused_position?: string
   error?: string
   error_code?: string
-  /** Stack trace of a failed operation, when the API sends it. */
+  /** Stack trace of a failed operation. */
   stack?: string
+  archive_location?: string
+  object_count?: number | null
+  total_bytes?: number | null
+  /** Restores: the backup they restore. */
+  backup_id?: string
   result?: BackupResult | null
-  restore?: { backup_id: string; target: RestoreTargetView; options: RestoreOptions } | null
+  restore?: {
+    backup_id: string
+    archive?: ConnectionRef
+    backup?: BackupResult
+    target: RestoreTargetView
+    options: RestoreOptions
+  } | null
   report?: RestoreReport | null
 }
 
@@ -234,6 +250,8 @@ export interface LogLine {
   at: string
   level: LogLevel
   message: string
+  /** "executor" (the work itself) or "status" (status changes). */
+  origin?: string
 }
 
 export interface LogPage {
@@ -272,10 +290,13 @@ export interface Preflight {
 export type Manifest = Record<string, unknown>
 
 export interface AuditEvent {
-  id?: string
+  id: string
   type: string
   stream: string
-  actor?: string
+  actor_id?: string
+  actor_name?: string
+  correlation_id?: string | null
+  causation_id?: string | null
   at: string
   summary: string
 }

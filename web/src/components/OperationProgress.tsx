@@ -1,10 +1,22 @@
 import type { Operation } from '../api/types'
-import { formatBytes, formatCount, formatEta, formatRate, progressRatio } from '../lib/format'
+import { TERMINAL_STATUSES } from '../api/types'
+import { durationBetween, formatBytes, formatCount, formatEta, formatRate, progressRatio } from '../lib/format'
 
 /** The progress bar and the figures under it. */
 export function OperationProgress({ op }: { op: Operation }) {
-  const p = op.progress
   const done = op.status === 'completed'
+  const terminal = TERMINAL_STATUSES.has(op.status)
+  // The last progress report can predate the end by a moment; a finished
+  // backup's own result has the final figures.
+  const r = done ? op.result : null
+  const p = op.progress
+    ? {
+        ...op.progress,
+        ...(r ? { objects_done: r.object_count, bytes_done: r.total_bytes, compressed_bytes: r.archive_size, uploaded_bytes: r.archive_size } : {}),
+      }
+    : null
+  const elapsed = durationBetween(op.started_at, op.finished_at)
+  const average = terminal && p && elapsed ? p.bytes_done / elapsed : 0
   const byBytes = p ? progressRatio(p.bytes_done, p.bytes_total) : null
   const byObjects = p ? progressRatio(p.objects_done, p.objects_total) : null
   const ratio = done ? 1 : (byBytes ?? byObjects)
@@ -17,7 +29,7 @@ export function OperationProgress({ op }: { op: Operation }) {
     <div className="stack tight" data-testid="operation-progress">
       <div className="row">
         <strong style={{ textTransform: 'capitalize' }} data-testid="progress-phase">
-          {p?.phase || (op.status === 'pending' ? 'waiting for a worker' : op.status)}
+          {op.status === 'running' ? p?.phase || 'running' : op.status === 'pending' ? (p?.phase ? `${p.phase} (waiting for a worker)` : 'waiting for a worker') : op.status}
         </strong>
         <span className="spacer" />
         <span className="mono" data-testid="progress-percent">
@@ -36,7 +48,7 @@ export function OperationProgress({ op }: { op: Operation }) {
       >
         <div className="bar" style={{ width: `${ratio === null ? 0 : pct}%` }} />
       </div>
-      {p?.current && (
+      {p?.current && !terminal && (
         <div className="muted small truncate mono" title={p.current} data-testid="progress-current">
           {p.current}
         </div>
@@ -53,8 +65,8 @@ export function OperationProgress({ op }: { op: Operation }) {
             {p ? `${formatBytes(p.compressed_bytes)} / ${formatBytes(p.uploaded_bytes)}` : '—'}
           </Metric>
         )}
-        <Metric label="Throughput" testid="progress-throughput">
-          {moving && p ? formatRate(p.bytes_per_second) : '—'}
+        <Metric label={terminal ? 'Average throughput' : 'Throughput'} testid="progress-throughput">
+          {moving && p ? formatRate(p.bytes_per_second) : terminal ? formatRate(average) : '—'}
         </Metric>
         <Metric label="Time left" testid="progress-eta">
           {done ? 'done' : moving && p ? formatEta(p.seconds_left) : '—'}

@@ -142,7 +142,7 @@ export function TerminalLog({ buffer, live, loading, pollSeconds, title = 'Log' 
 function Line({ line }: { line: LogLine }) {
   const lvl = levelClass(line.level)
   return (
-    <div className={`log-line ${lvl}`} data-testid="log-line" data-seq={line.seq} data-level={lvl}>
+    <div className={`log-line ${lvl} ${line.origin === 'status' ? 'status' : ''}`} data-testid="log-line" data-seq={line.seq} data-level={lvl} data-origin={line.origin}>
       <span className="ts" title={line.at}>
         {formatClock(line.at)}
       </span>

@@ -68,7 +68,7 @@ export function AuditPage() {
                   <SkeletonRows rows={10} cols={5} />
                 ) : (
                   events.data?.items.map((ev, i) => (
-                    <tr key={ev.id ?? `${ev.stream}-${ev.at}-${i}`} data-testid="audit-row">
+                    <tr key={ev.id || `${ev.stream}-${ev.at}-${i}`} data-testid="audit-row" data-type={ev.type}>
                       <td className="nowrap" title={formatDateTime(ev.at)}>
                         {formatRelative(ev.at, now)}
                       </td>
@@ -81,15 +81,16 @@ export function AuditPage() {
                         {ev.summary}
                       </td>
                       <td className="nowrap">
-                        {ev.actor ? (
+                        {ev.actor_name || ev.actor_id ? (
                           <a
-                            href={`/audit?actor=${encodeURIComponent(ev.actor)}`}
+                            href={`/audit?actor=${encodeURIComponent(ev.actor_name || ev.actor_id || '')}`}
                             onClick={(e) => {
                               e.preventDefault()
-                              go({ actor: ev.actor!, page: 1 })
+                              go({ actor: ev.actor_name || ev.actor_id || '', page: 1 })
                             }}
+                            title={ev.actor_id}
                           >
-                            {ev.actor}
+                            {ev.actor_name || ev.actor_id}
                           </a>
                         ) : (
                           <span className="muted">system</span>

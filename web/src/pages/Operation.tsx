@@ -68,7 +68,8 @@ export function OperationPage({ id }: { id: string }) {
   if (!op) return <ErrorPanel message={error?.message ?? 'The operation could not be loaded.'} onRetry={refresh} />
 
   const allowed = new Set(op.allowed_actions ?? [])
-  const title = op.kind === 'restore' ? `Restore of ${op.source?.name ?? 'a backup'}` : `Backup of ${op.source?.name ?? 'a source'}`
+  const title = op.kind === 'restore' ? `Restore into ${op.destination?.name ?? 'a target'}` : `Backup of ${op.source?.name ?? 'a source'}`
+  const canRestore = allowed.has('restore') || (op.kind === 'backup' && op.status === 'completed')
   return (
     <>
       <PageHeader
@@ -82,7 +83,8 @@ export function OperationPage({ id }: { id: string }) {
         }
         subtitle={
           <span>
-            <Link to="/operations">History</Link> / {op.kind} to {op.destination?.name ?? '—'} · requested {formatDateTime(op.requested_at)}
+            <Link to="/operations">History</Link> / {op.kind === 'restore' ? `from the archive on ${op.source?.name ?? '—'}` : `backup to ${op.destination?.name ?? '—'}`} · requested{' '}
+            {formatDateTime(op.requested_at)}
           </span>
         }
         actions={
@@ -102,7 +104,7 @@ export function OperationPage({ id }: { id: string }) {
                 <Icon name="stop" size={14} /> Cancel
               </button>
             )}
-            {op.kind === 'backup' && op.status === 'completed' && (
+            {canRestore && (
               <Link to={`/operations/${op.id}/restore`} className="btn primary" data-testid="operation-restore">
                 <Icon name="restore" size={14} /> Restore
               </Link>
@@ -124,7 +126,7 @@ export function OperationPage({ id }: { id: string }) {
 
       <TerminalLog buffer={buffer} live={live} pollSeconds={pollSeconds} />
 
-      <div className="grid cols-2" style={{ alignItems: 'start' }}>
+      <div className="grid details-grid">
         <OperationSummaryPanel op={op} now={now} />
         {op.result && <BackupResultPanel result={op.result} />}
         {op.kind === 'restore' && <RestoreTargetPanel op={op} />}

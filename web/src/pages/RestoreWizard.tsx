@@ -87,8 +87,9 @@ function Wizard({ op, spec, connections, manifest, manifestError }: Loaded & { m
   const toast = useToast()
   const [step, setStep] = useState(0)
   const [choice, setChoice] = useState<RestoreChoice>(() => ({
-    mode: 'original',
-    originalId: op.source.id,
+    // The original can only be chosen while its connection still exists.
+    mode: connections.some((c) => c.id === op.source.id) ? 'original' : 'typed',
+    originalId: op.source.id ?? '',
     connectionId: '',
     kind: spec.kind,
     typed: { settings: {}, secrets: {} },
@@ -258,7 +259,14 @@ function Wizard({ op, spec, connections, manifest, manifestError }: Loaded & { m
       {step === 1 && (
         <Panel title="Where should the data go?" testid="restore-panel-target">
           <div className="choice-list" role="radiogroup" aria-label="Restore target">
-            <TargetOption mode="original" current={choice.mode} onPick={(m) => update({ mode: m })} title="The original source" testid="restore-target-original">
+            <TargetOption
+              mode="original"
+              current={choice.mode}
+              onPick={(m) => update({ mode: m })}
+              title="The original source"
+              testid="restore-target-original"
+              disabled={!original}
+            >
               {op.source.name} {original && <ConnectionStatusBadge status={original.status} testid="restore-original-status" />}
               {!original && <span className="muted"> (deleted; choose another target)</span>}
             </TargetOption>
