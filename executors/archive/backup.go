@@ -202,7 +202,9 @@ func (b *backupRun) run(ctx context.Context) (BackupOutcome, error) {
 		if err := b.rec.record(ctx, resumed); err != nil {
 			return BackupOutcome{}, err
 		}
-		b.log.Info(fmt.Sprintf("resuming %s %s", b.name, describePosition(start, 0, b.estimate.Entries, start.CompressedBytes, b.noun)))
+		at := start
+		at.Partial = nil // the tar writer says where in it it continues
+		b.log.Info(fmt.Sprintf("resuming %s %s", b.name, describePosition(at, 0, b.estimate.Entries, start.CompressedBytes, b.noun)))
 		b.up, err = p.Destination.ResumeUpload(ctx, p.Resume.Upload, onDurable)
 		if err != nil {
 			return BackupOutcome{}, fmt.Errorf("continuing the upload of %s: %w", b.name, err)
@@ -343,6 +345,7 @@ func (b *backupRun) buildManifest(ctx context.Context, entries int64) (*builtMan
 		Database:      b.info.Database,
 		ToolVersion:   b.info.ToolVersion,
 		PathPrefix:    newNamer(b.info.PathPrefix, "", nil).prefix,
+		EntrySuffix:   b.info.EntrySuffix,
 	}
 	return buildManifest(ctx, p.Journal, header, entries, b.log)
 }

@@ -77,7 +77,7 @@ func throughputParams(src Source, dest Destination) BackupParams {
 		Source: src, Destination: dest, Journal: &fakeJournal{},
 		Logger:      slog.New(slog.DiscardHandler),
 		OperationID: uuid.New(), ArchiveName: "bench.tar.gz",
-		Estimate:    &Estimate{},
+		Estimate: &Estimate{},
 	}
 }
 

@@ -37,7 +37,7 @@ type ExtractParams struct {
 // ExtractedEntry is an entry as the archive stores it.
 type ExtractedEntry struct {
 	Index      int64
-	Key        string // from the BACKUPD.key record, else the path less the manifest's prefix, else the path
+	Key        string // from the BACKUPD.key record, else the path less the manifest's prefix and suffix, else the path
 	Path       string
 	Size       int64
 	ModTime    time.Time
@@ -82,6 +82,7 @@ func Extract(ctx context.Context, r io.Reader, p ExtractParams) (ExtractResult, 
 		defer stop()
 		x.expected = next
 		x.prefix = p.Manifest.PathPrefix
+		x.suffix = p.Manifest.EntrySuffix
 	}
 	return x.run(ctx)
 }
@@ -90,6 +91,7 @@ type extractor struct {
 	p        ExtractParams
 	raw      *rawReader
 	prefix   string
+	suffix   string
 	expected func() (ManifestEntry, error, bool)
 	res      ExtractResult
 	listed   hash.Hash // digest of (index, path, size, sha) of the entries read
@@ -166,7 +168,7 @@ func (x *extractor) entry(ctx context.Context, hdr *tar.Header, tr *tar.Reader) 
 	if k, ok := hdr.PAXRecords[PAXKey]; ok {
 		e.Key = k
 	} else {
-		e.Key = strings.TrimPrefix(hdr.Name, x.prefix)
+		e.Key = strings.TrimSuffix(strings.TrimPrefix(hdr.Name, x.prefix), x.suffix)
 	}
 	want := ""
 	if x.expected != nil {

@@ -58,10 +58,13 @@ type ManifestHeader struct {
 	Bucket        string         `json:"bucket,omitempty"`
 	Database      string         `json:"database,omitempty"`
 	ToolVersion   string         `json:"tool_version,omitempty"`
-	// PathPrefix is the directory of the entries inside the tar.
-	PathPrefix string           `json:"path_prefix"`
-	Totals     ManifestTotals   `json:"totals"`
-	Archive    *ManifestArchive `json:"archive,omitempty"`
+	// PathPrefix is the directory of the entries inside the tar and
+	// EntrySuffix ends each entry's name: an entry without a BACKUPD.key
+	// record is named PathPrefix + key + EntrySuffix.
+	PathPrefix  string           `json:"path_prefix"`
+	EntrySuffix string           `json:"entry_suffix,omitempty"`
+	Totals      ManifestTotals   `json:"totals"`
+	Archive     *ManifestArchive `json:"archive,omitempty"`
 }
 
 // manifestOpening is the JSON of the header up to the entries array:

@@ -198,7 +198,7 @@ func crashAfter(t *testing.T, rig *testRig, p BackupParams, n int) error {
 	var seen atomic.Int64
 	rig.journal.mu.Lock()
 	rig.journal.onCheckpoint = func(cp Checkpoint) {
-		if cp.Reason != "resume" && seen.Add(1) == int64(n) {
+		if !cp.Resumed && seen.Add(1) == int64(n) {
 			cancel()
 		}
 	}
@@ -285,13 +285,13 @@ func TestCrashTwiceAndResume(t *testing.T) {
 	out, err := runBackup(t, p)
 	require.NoError(t, err)
 	requireSameArchive(t, ref, rig, out)
-	var resumes int
+	reasons := map[string]int{}
 	for _, cp := range rig.journal.checkpoints() {
 		if cp.Resumed {
-			resumes++
+			reasons[cp.Reason]++
 		}
 	}
-	require.Equal(t, 2, resumes)
+	require.Equal(t, map[string]int{"start": 1, "resume": 2}, reasons)
 }
 
 func TestPeriodicCheckpointWithoutDurableMarks(t *testing.T) {
@@ -374,5 +374,45 @@ func TestCrashInsideEntryThatCannotContinue(t *testing.T) {
 	p.Resume = last
 	out, err := runBackup(t, p)
 	require.NoError(t, err)
+	requireSameArchive(t, ref, rig, out)
+}
+
+// A worker that dies before any part is durable resumes from the start
+// checkpoint, which names the upload (no orphan upload).
+func TestCrashBeforeFirstPart(t *testing.T) {
+	t.Parallel()
+	objs := pauseObjects()
+	ref := referenceBackup(t, objs)
+	rig := pauseRig(objs)
+	require.Error(t, crashAtMark(t, rig, rig.params(), 20, 1<<30))
+	last, _ := rig.journal.Last(context.Background())
+	require.NotNil(t, last)
+	require.Equal(t, "start", last.Reason)
+	require.True(t, last.Resumed)
+	require.Positive(t, recordedEntries(rig.journal), "entries were recorded before the crash")
+	p := rig.params()
+	p.Resume = last
+	out, err := runBackup(t, p)
+	require.NoError(t, err)
+	requireSameArchive(t, ref, rig, out)
+}
+
+// Entries an earlier attempt recorded are void when a fresh backup starts
+// over on the same journal, even if the objects changed since.
+func TestFreshStartVoidsEarlierEntries(t *testing.T) {
+	t.Parallel()
+	objs := pauseObjects()
+	rig := pauseRig(objs)
+	require.Error(t, crashAtMark(t, rig, rig.params(), 20, 1<<30))
+	require.Positive(t, recordedEntries(rig.journal))
+	// Starting over instead of resuming: the worker discards the old upload.
+	last, _ := rig.journal.Last(context.Background())
+	_, err := CancelPaused(context.Background(), rig.dest, last, nil)
+	require.NoError(t, err)
+	for i := range rig.src.objects {
+		rig.src.objects[i].seed += 1000 // every object rewritten
+	}
+	ref := referenceBackup(t, rig.src.objects)
+	out := mustComplete(t, rig.params()) // Resume nil: starts over
 	requireSameArchive(t, ref, rig, out)
 }

@@ -191,7 +191,7 @@ func (r *recorder) run(ctx context.Context) error {
 // Called by run, or by the owner when run is not running.
 func (r *recorder) record(ctx context.Context, cp Checkpoint) error {
 	if cp.Position.CompressedBytes < r.lastCompressed ||
-		(cp.Position.CompressedBytes == r.lastCompressed && cp.Reason != "pause" && cp.Reason != "resume") {
+		(cp.Position.CompressedBytes == r.lastCompressed && !cp.Resumed && cp.Reason != "pause") {
 		return nil
 	}
 	r.seq++

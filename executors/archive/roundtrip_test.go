@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"backupd/domain"
 )
 
 func trickyObjects() []fakeObject {
@@ -211,4 +213,51 @@ func TestEmptySource(t *testing.T) {
 	require.Equal(t, int64(0), res.Manifest.Totals.Entries)
 	listing := gnuTarList(t, archive)
 	require.Len(t, listing, 1)
+}
+
+// A MongoDB-like source: collections that cannot be continued mid-way,
+// under "mongodb/<db>/", each file ending in ".archive.gz".
+func TestRoundTripCollectionsWithSuffix(t *testing.T) {
+	t.Parallel()
+	docs := func(n int64) *int64 { return &n }
+	objs := []fakeObject{
+		{key: "orders", size: 70 << 10, seed: 1, documents: docs(120)},
+		{key: "users", size: 9000, seed: 2, documents: docs(15)},
+		{key: strings.Repeat("c", 254), size: 10, seed: 3, documents: docs(1)},
+	}
+	src := newFakeSource(objs...)
+	src.info = SourceInfo{Service: "mongodb", Format: "mongodb-tar-gz/1", Database: "shop", ToolVersion: "mongodump version: 100.9.4",
+		PathPrefix: "mongodb/shop/", EntrySuffix: ".archive.gz"}
+	rig := newRig(src, 24<<10)
+	out := mustComplete(t, rig.params())
+	res := out.Result
+	require.Equal(t, "shop", res.Database)
+	require.Equal(t, "mongodump version: 100.9.4", res.MongodumpVersion)
+	require.Len(t, res.Collections, 3)
+	require.Equal(t, int64(120), res.Collections[indexOfCollection(res.Collections, "orders")].Documents)
+
+	side := rig.sidecar(t, out)
+	require.Equal(t, ".archive.gz", side.EntrySuffix)
+	require.Equal(t, int64(136), *side.Totals.Documents)
+	got, _, err := extractAll(t, rig.archive(t, out), side)
+	require.NoError(t, err)
+	for _, o := range objs {
+		require.Equal(t, o.content(), got[o.key].content, o.key)
+	}
+	dir := gnuTarExtract(t, rig.archive(t, out))
+	for _, e := range entriesOf(t, side) {
+		require.True(t, strings.HasSuffix(e.Path, ".archive.gz"), e.Path)
+		b, err := os.ReadFile(filepath.Join(dir, e.Path))
+		require.NoError(t, err)
+		require.Equal(t, e.SHA256, sha(b))
+	}
+}
+
+func indexOfCollection(cs []domain.CollectionSummary, name string) int {
+	for i, c := range cs {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
 }

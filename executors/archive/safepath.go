@@ -29,6 +29,8 @@ const maxSegment = 255
 //     "a%2F/" ("%2F" is the escaped "/", never produced otherwise). This
 //     relies on the listing being sorted byte-wise, as S3 lists; the keys
 //     it depends on are Position.Ancestors;
+//   - SourceInfo.EntrySuffix (MongoDB: ".archive.gz") ends every path, and
+//     the manifest records it (entry_suffix);
 //   - with no prefix, a key that would be named like the manifest gets its
 //     first character escaped.
 //
@@ -80,9 +82,12 @@ func (n *namer) next(key string) (path string, escaped bool) {
 		if i > 0 {
 			b.WriteByte('/')
 		}
-		b.WriteString(escapeSegment(seg, dirs[i]))
+		suffix := ""
+		if i == len(segs)-1 {
+			suffix = n.suffix
+		}
+		b.WriteString(escapeSegment(seg, dirs[i], suffix))
 	}
-	b.WriteString(n.suffix)
 	path = b.String()
 	if path == ManifestName {
 		path = fmt.Sprintf("%%%02X", path[0]) + path[1:]
@@ -94,7 +99,7 @@ func escapePrefix(prefix string) string {
 	var parts []string
 	for _, seg := range strings.Split(prefix, "/") {
 		if seg != "" {
-			parts = append(parts, escapeSegment(seg, false))
+			parts = append(parts, escapeSegment(seg, false, ""))
 		}
 	}
 	if len(parts) == 0 {
@@ -104,8 +109,9 @@ func escapePrefix(prefix string) string {
 }
 
 // escapeSegment escapes one segment of a key; asDir marks a segment that is
-// a directory of this key but also a key of its own.
-func escapeSegment(seg string, asDir bool) string {
+// a directory of this key but also a key of its own; suffix (the entry
+// suffix, on the last segment) is kept when a long segment is cut.
+func escapeSegment(seg string, asDir bool, suffix string) string {
 	var out string
 	switch seg {
 	case "":
@@ -120,12 +126,12 @@ func escapeSegment(seg string, asDir bool) string {
 	if asDir {
 		out += "%2F"
 	}
-	if len(out) > maxSegment {
+	if len(out)+len(suffix) > maxSegment {
 		sum := sha256.Sum256([]byte(out))
 		tag := "%~" + hex.EncodeToString(sum[:8])
-		out = cutEscaped(out, maxSegment-len(tag)) + tag
+		out = cutEscaped(out, max(0, maxSegment-len(tag)-len(suffix))) + tag
 	}
-	return out
+	return out + suffix
 }
 
 func escapeBytes(s string) string {

@@ -40,6 +40,17 @@ func TestSafePaths(t *testing.T) {
 		})
 	}
 
+	t.Run("the entry suffix ends every path, even a cut one", func(t *testing.T) {
+		n := newNamer("mongodb/shop/", ".archive.gz", nil)
+		p, escaped := n.next("orders")
+		require.Equal(t, "mongodb/shop/orders.archive.gz", p)
+		require.False(t, escaped)
+		p, escaped = n.next(strings.Repeat("c", 250))
+		require.True(t, escaped)
+		require.True(t, strings.HasSuffix(p, ".archive.gz"), p)
+		require.LessOrEqual(t, len(strings.TrimPrefix(p, "mongodb/shop/")), 255)
+	})
+
 	t.Run("long segments are cut below 256 bytes", func(t *testing.T) {
 		n := newNamer("b", "", nil)
 		p1, _ := n.next(long + "/x")
