@@ -83,7 +83,17 @@ func sameSealed(a, b domain.SealedSecret) bool {
 }
 
 // sameCredentials reports whether c still has the settings and secrets a
-// check was made with (a concurrent edit makes the check stale).
+// check was made with (a concurrent edit makes the check stale). A refreshed
+// OAuth access token does not: the Drive client refreshes it mid-operation,
+// and the old and new tokens are both good.
 func sameCredentials(c *domain.Connection, settings map[string]string, sealed map[string]domain.SealedSecret) bool {
-	return maps.Equal(c.Settings, settings) && maps.EqualFunc(c.Secrets, sealed, sameSealed)
+	return maps.Equal(withoutTokenRefresh(c.Settings), withoutTokenRefresh(settings)) &&
+		maps.EqualFunc(withoutTokenRefresh(c.Secrets), withoutTokenRefresh(sealed), sameSealed)
+}
+
+func withoutTokenRefresh[V any](m map[string]V) map[string]V {
+	out := maps.Clone(m)
+	delete(out, accessTokenField)
+	delete(out, tokenExpiryField)
+	return out
 }

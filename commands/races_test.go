@@ -8,6 +8,7 @@ import (
 
 	"backupd/commands"
 	"backupd/domain"
+	"backupd/executors/testsupport/peers"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -177,3 +178,50 @@ func TestClaimRace(t *testing.T) {
 }
 
 func workerName(i int) string { return "worker-" + string(rune('a'+i)) }
+
+// TestUpdateRefusesWhenCredentialsChangedDuringItsCheck: an edit whose check
+// ran against credentials someone else replaced meanwhile is refused with a
+// conflict rather than stored unchecked.
+func TestUpdateRefusesWhenCredentialsChangedDuringItsCheck(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	in := s3Input(domain.KindS3Source, peers.RandomName("edit-"))
+	c := f.create(in)
+	h, hs := f.hooked()
+	hs.before(commands.ConnectionStream(c.ID), func() {
+		_, err := f.h.UpdateConnection.Handle(f.ctx(), commands.UpdateConnection{ID: c.ID, Name: "Theirs", Settings: in.Settings,
+			Secrets: map[string]string{"secret_access_key": "theirs"}})
+		require.NoError(t, err)
+	})
+	_, err := h.UpdateConnection.Handle(f.ctx(), commands.UpdateConnection{ID: c.ID, Name: "Mine", Settings: in.Settings})
+	require.ErrorIs(t, err, domain.ErrConcurrentUpdate)
+	stored := f.connection(c.ID)
+	require.Equal(t, "Theirs", stored.Name)
+	plain, err := commands.OpenSecrets(f.keyring, stored)
+	require.NoError(t, err)
+	require.Equal(t, "theirs", plain["secret_access_key"])
+}
+
+// TestCheckSurvivesATokenRefreshDuringIt: the Drive client refreshing the
+// access token while a re-check runs does not make the check stale.
+func TestCheckSurvivesATokenRefreshDuringIt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	folder := peers.RandomName("Race ")
+	c := f.create(commands.CreateConnection{Kind: domain.KindDriveDestination, Name: "Drive",
+		Settings: map[string]string{"folder_name": folder}, Secrets: map[string]string{"refresh_token": "rt", "access_token": "at-1"}})
+	f.checker.script(folder, func(_, _ map[string]string) commands.CheckResult {
+		return commands.CheckResult{Check: domain.Check{OK: false, Field: "folder_name", Reason: "File not found."}}
+	})
+	h, hs := f.hooked()
+	hs.before(commands.ConnectionStream(c.ID), func() {
+		_, err := f.h.RefreshConnectionTokens.Handle(f.ctx(), commands.RefreshConnectionTokens{ID: c.ID, AccessToken: "at-2", Expiry: f.clock.Now().Add(time.Hour)})
+		require.NoError(t, err)
+	})
+	got, err := h.CheckConnection.Handle(f.ctx(), commands.CheckConnection{ID: c.ID})
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusInvalid, got.Status)
+	plain, err := commands.OpenSecrets(f.keyring, f.connection(c.ID))
+	require.NoError(t, err)
+	require.Equal(t, "at-2", plain["access_token"])
+}
