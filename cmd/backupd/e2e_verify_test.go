@@ -232,3 +232,7 @@ func listUploads(s *stack, bucket string) ([]string, error) {
 	}
 	return keys, nil
 }
+
+func listInput(bucket, prefix string) *awss3.ListObjectsV2Input {
+	return &awss3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
+}

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"backupd/domain"
+	"backupd/executors"
+	"backupd/executors/archive"
+	"backupd/executors/testsupport/countingproxy"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+)
+
+func bigObjects(n, size int) []object {
+	out := make([]object, n)
+	for i := range out {
+		out[i] = object{Key: fmt.Sprintf("data/%03d.bin", i), Body: randomBytes(size), ContentType: "application/octet-stream"}
+	}
+	return out
+}
+
+func (s *stack) s3DestinationAt(bucket, prefix, endpoint string) uuid.UUID {
+	settings, secrets := s.s3Settings(bucket, prefix)
+	settings["endpoint"] = endpoint
+	return s.createConnection(domain.KindS3Destination, "archive via "+endpoint, settings, secrets)
+}
+
+func (s *stack) act(op uuid.UUID, action string) {
+	s.t.Helper()
+	r := s.api.Do(http.MethodPost, "/api/operations/"+op.String()+"/"+action, nil)
+	require.Equal(s.t, http.StatusAccepted, r.Status, "%s: %s", action, r.Body)
+}
+
+func (s *stack) lastCheckpoint(op uuid.UUID) *archive.Checkpoint {
+	s.t.Helper()
+	j, err := executors.OpenJournal(context.Background(), s.Store, op, "test", 0)
+	require.NoError(s.t, err)
+	cp, err := j.Last(context.Background())
+	require.NoError(s.t, err)
+	require.NotNil(s.t, cp, "a checkpoint is recorded")
+	return cp
+}
+
+// manifestEntries is the manifest inside an archive, as key → "size sha256".
+func manifestEntries(t *testing.T, archiveBytes []byte) map[string]string {
+	t.Helper()
+	dir, _ := extractWithTar(t, archiveBytes)
+	m := readManifest(t, mustRead(t, filepath.Join(dir, "backupd-manifest.json")))
+	out := map[string]string{}
+	for _, e := range m.Entries {
+		out[e.Key] = fmt.Sprintf("%d %s %s", e.Size, e.SHA256, e.ETag)
+	}
+	return out
+}
+
+// uploadedTo sums the request bytes the proxy forwarded for one archive:
+// its parts and any stashed tail, not the manifest beside it.
+func uploadedTo(p *countingproxy.Proxy, bucket, key string) int64 {
+	var n int64
+	for _, c := range p.Calls() {
+		if c.Method == http.MethodPut && strings.HasPrefix(c.Path, "/"+bucket+"/"+key) && !strings.HasSuffix(c.Path, ".manifest.json") {
+			n += c.RequestBytes
+		}
+	}
+	return n
+}
+
+func TestPauseAndResumeS3ToS3(t *testing.T) {
+	t.Parallel()
+	const part = 5 << 20
+	s := startStack(t, stackOptions{S3PartSize: part})
+	src, dst, refDst := s.S3.Bucket(t), s.S3.Bucket(t), s.S3.Bucket(t)
+	objects := seedBucket(t, s.S3, src, bigObjects(12, 4<<20))
+	counter := countingproxy.New(t, s.S3.Endpoint)
+	slow := newSlowProxy(t, counter.URL, 300*time.Millisecond)
+	source := s.s3Source(src)
+	dest := s.s3DestinationAt(dst, "paused/", slow.URL)
+
+	var once sync.Once
+	fourParts := make(chan struct{})
+	slow.uploads.Store(0)
+	slow.onUpload = func(n int64) {
+		if n == 4 {
+			once.Do(func() { close(fourParts) })
+		}
+	}
+	op := s.backup(source, dest)
+	select {
+	case <-fourParts:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the upload did not start:\n%s", s.logText(op))
+	}
+	asked := time.Now()
+	s.act(op, "pause")
+	paused := s.waitStatus(op, 2*time.Minute, domain.OpPaused)
+	t.Logf("pause took effect %s after the request", time.Since(asked).Round(time.Millisecond))
+	require.NotEmpty(t, paused.PausedPosition)
+	require.Equal(t, []string{"resume", "cancel"}, paused.AllowedActions)
+
+	// What the executor recorded: the pause checkpoint with the listing
+	// position, the archive stream's position and the open multipart upload.
+	cp := s.lastCheckpoint(op)
+	require.Equal(t, "pause", cp.Reason)
+	require.Greater(t, cp.Position.CompressedBytes, int64(0))
+	require.Greater(t, cp.Position.TarOffset, int64(0))
+	require.NotEmpty(t, cp.Position.ArchiveSHA256)
+	var state map[string]any
+	require.NoError(t, json.Unmarshal(cp.Upload, &state))
+	require.NotEmpty(t, state["upload_id"], "the multipart upload id is recorded: %s", cp.Upload)
+	uploads, err := listUploads(s, dst)
+	require.NoError(t, err)
+	require.Len(t, uploads, 1, "the multipart upload stays open while paused")
+
+	// Paused means paused: nothing more goes to the destination.
+	sentAtPause := counter.RequestBytes(http.MethodPut, "/"+dst+"/")
+	time.Sleep(2 * time.Second)
+	require.Equal(t, sentAtPause, counter.RequestBytes(http.MethodPut, "/"+dst+"/"), "no upload while paused")
+
+	slow.SetDelay(0)
+	s.act(op, "resume")
+	done := s.waitStatus(op, 3*time.Minute, domain.OpCompleted)
+	require.Equal(t, 2, done.Attempt)
+	archiveBytes := downloadS3(t, s.S3, done.Result.ArchiveLocation)
+	verifyBucketArchive(t, archiveBytes, downloadS3(t, s.S3, done.Result.ManifestLocation), done.Result, objects)
+
+	// The same as an uninterrupted backup of the same bucket.
+	ref := s.waitStatus(s.backup(source, s.s3Destination(refDst, "")), 3*time.Minute, domain.OpCompleted)
+	require.Equal(t, manifestEntries(t, downloadS3(t, s.S3, ref.Result.ArchiveLocation)), manifestEntries(t, archiveBytes))
+
+	// Resume re-sent at most the one part in flight.
+	sent := uploadedTo(counter, dst, "paused/"+done.Result.ArchiveName)
+	resent := sent - done.Result.ArchiveSize
+	t.Logf("archive %d bytes; the destination received %d bytes for it: %d re-sent (part size %d)", done.Result.ArchiveSize, sent, resent, part)
+	require.GreaterOrEqual(t, resent, int64(0))
+	require.LessOrEqual(t, resent, int64(part))
+
+	uploads, err = listUploads(s, dst)
+	require.NoError(t, err)
+	require.Empty(t, uploads)
+	log := s.logText(op)
+	require.Contains(t, log, "paused")
+	require.Contains(t, log, "resumes the backup")
+}
+
+// requireNothingLeft checks the destination and the worker's temp folder
+// after a cancel: no multipart upload, no object under the prefix, no spool.
+func requireNothingLeft(t *testing.T, s *stack, bucket, prefix string) {
+	t.Helper()
+	uploads, err := listUploads(s, bucket)
+	require.NoError(t, err)
+	require.Empty(t, uploads, "no multipart upload is left")
+	out, err := s.S3.Client().ListObjectsV2(context.Background(), listInput(bucket, prefix))
+	require.NoError(t, err)
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, *o.Key)
+	}
+	require.Empty(t, keys, "nothing is left under the prefix")
+	entries, err := os.ReadDir(s.conns.SpoolDir)
+	require.NoError(t, err)
+	require.Empty(t, entries, "no temporary file is left")
+}
+
+func TestCancelRunningBackup(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, stackOptions{S3PartSize: 5 << 20})
+	src, dst := s.S3.Bucket(t), s.S3.Bucket(t)
+	seedBucket(t, s.S3, src, bigObjects(10, 4<<20))
+	slow := newSlowProxy(t, s.S3.Endpoint, 300*time.Millisecond)
+	dest := s.s3DestinationAt(dst, "cancelled/", slow.URL)
+	var once sync.Once
+	started := make(chan struct{})
+	slow.uploads.Store(0)
+	slow.onUpload = func(n int64) {
+		if n == 3 {
+			once.Do(func() { close(started) })
+		}
+	}
+	op := s.backup(s.s3Source(src), dest)
+	select {
+	case <-started:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the upload did not start:\n%s", s.logText(op))
+	}
+	s.act(op, "cancel")
+	done := s.waitStatus(op, 2*time.Minute, domain.OpCancelled)
+	require.Empty(t, done.AllowedActions)
+	requireNothingLeft(t, s, dst, "cancelled/")
+	log := s.logText(op)
+	require.Contains(t, log, "cancel")
+	require.Contains(t, strings.ToLower(log), "abort")
+}
+
+func TestCancelPausedBackup(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, stackOptions{S3PartSize: 5 << 20})
+	src, dst := s.S3.Bucket(t), s.S3.Bucket(t)
+	seedBucket(t, s.S3, src, bigObjects(10, 4<<20))
+	slow := newSlowProxy(t, s.S3.Endpoint, 300*time.Millisecond)
+	dest := s.s3DestinationAt(dst, "p/", slow.URL)
+	var once sync.Once
+	started := make(chan struct{})
+	slow.uploads.Store(0)
+	slow.onUpload = func(n int64) {
+		if n == 3 {
+			once.Do(func() { close(started) })
+		}
+	}
+	op := s.backup(s.s3Source(src), dest)
+	<-started
+	s.act(op, "pause")
+	s.waitStatus(op, 2*time.Minute, domain.OpPaused)
+	uploads, err := listUploads(s, dst)
+	require.NoError(t, err)
+	require.Len(t, uploads, 1)
+
+	s.act(op, "cancel")
+	s.waitStatus(op, 2*time.Minute, domain.OpCancelled)
+	requireNothingLeft(t, s, dst, "p/")
+	require.Contains(t, s.logText(op), "removed the unfinished upload")
+}
