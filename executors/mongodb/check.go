@@ -33,7 +33,7 @@ func Check(ctx context.Context, cfg Config, tools Tools) domain.Check {
 	}
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	client, err := connect(ctx, cfg)
+	client, err := connect(ctx, cfg, checkReach)
 	if err != nil {
 		return failedCheck(cfg, err)
 	}
@@ -45,7 +45,7 @@ func Check(ctx context.Context, cfg Config, tools Tools) domain.Check {
 	}
 	names, err := collectionNames(ctx, client, cfg.Database)
 	if err != nil {
-		return failedCheck(cfg, fmt.Errorf("listing the collections of %q: %w", cfg.Database, err))
+		return domain.Check{Field: "database", Reason: fmt.Sprintf("cannot list the collections of database %s: the server said: %s", cfg.Database, cfg.Redact(err.Error())), Details: details}
 	}
 	details["collections"] = strconv.Itoa(len(names))
 	if len(names) == 0 {
@@ -82,17 +82,18 @@ func failedCheck(cfg Config, err error) domain.Check {
 	}
 }
 
-// collectionNames lists a database's collections (not system ones), sorted
-// by name as the backup visits them.
+// collectionNames lists a database's collections, sorted by name as the
+// backup visits them. System collections and views are left out: a view
+// holds no data of its own (the collections it reads are backed up).
 func collectionNames(ctx context.Context, client *mongo.Client, db string) ([]string, error) {
-	names, err := client.Database(db).ListCollectionNames(ctx, bson.D{})
+	specs, err := client.Database(db).ListCollectionSpecifications(ctx, bson.D{})
 	if err != nil {
 		return nil, err
 	}
-	out := names[:0]
-	for _, n := range names {
-		if !strings.HasPrefix(n, "system.") {
-			out = append(out, n)
+	var out []string
+	for _, s := range specs {
+		if !strings.HasPrefix(s.Name, "system.") && s.Type != "view" {
+			out = append(out, s.Name)
 		}
 	}
 	sort.Strings(out)

@@ -15,31 +15,37 @@ import (
 	"backupd/domain"
 )
 
-// reachTimeout bounds finding the server; the plain-words message promises it.
-const reachTimeout = 5 * time.Second
+// A connection check finds the server within checkReach (the plain-words
+// message promises it); backups and restores are more patient, as the
+// tools are (the driver's default).
+const (
+	checkReach = 5 * time.Second
+	workReach  = 30 * time.Second
+)
 
-// connect opens a client and proves it with a ping (which authenticates).
-func connect(ctx context.Context, cfg Config) (*mongo.Client, error) {
+// connect opens a client and proves it with a ping (which authenticates),
+// giving up on finding the server after reach.
+func connect(ctx context.Context, cfg Config, reach time.Duration) (*mongo.Client, error) {
 	uri, err := cfg.EffectiveURI()
 	if err != nil {
 		return nil, err
 	}
 	opts := options.Client().ApplyURI(uri).
-		SetServerSelectionTimeout(reachTimeout).
-		SetConnectTimeout(reachTimeout).
+		SetServerSelectionTimeout(reach).
+		SetConnectTimeout(reach).
 		SetAppName("backupd")
 	client, err := mongo.Connect(ctx, opts)
 	if err != nil {
-		return nil, describeConnectError(cfg, err)
+		return nil, describeConnectError(cfg, err, reach)
 	}
-	pingCtx, cancel := context.WithTimeout(ctx, reachTimeout+time.Second)
+	pingCtx, cancel := context.WithTimeout(ctx, reach+time.Second)
 	defer cancel()
 	if err := client.Ping(pingCtx, nil); err != nil {
 		_ = client.Disconnect(context.Background())
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, describeConnectError(cfg, err)
+		return nil, describeConnectError(cfg, err, reach)
 	}
 	return client, nil
 }
@@ -57,7 +63,7 @@ func (e *ConnectError) Unwrap() error { return e.Err }
 
 // describeConnectError turns the driver's error into a plain reason on the
 // right field. Secrets are removed from anything the driver said.
-func describeConnectError(cfg Config, err error) error {
+func describeConnectError(cfg Config, err error, reach time.Duration) error {
 	var de *domain.Error
 	if errors.As(err, &de) {
 		return err
@@ -75,7 +81,7 @@ func describeConnectError(cfg Config, err error) error {
 			cfg.user(), orDefault(cfg.authDatabase(), "admin"), authReason(said))}
 	case isUnreachable(err):
 		return &ConnectError{Field: "uri", Err: clean, Reason: fmt.Sprintf(
-			"cannot reach %s within %d seconds: %s", cfg.Hosts(), int(reachTimeout/time.Second), unreachableReason(said))}
+			"cannot reach %s within %d seconds: %s", cfg.Hosts(), int(reach/time.Second), unreachableReason(said))}
 	case strings.Contains(said, "error parsing uri"), strings.Contains(said, "scheme must be"):
 		return &ConnectError{Field: "uri", Err: clean, Reason: "the connection URI is not valid: " + strings.TrimPrefix(said, "error parsing uri: ")}
 	default:

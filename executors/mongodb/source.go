@@ -102,7 +102,7 @@ func (s *source) toolVersion(ctx context.Context) (string, error) {
 // Estimate counts the collections and takes the database's dataSize
 // (uncompressed BSON: the archive is smaller).
 func (s *source) Estimate(ctx context.Context) (entries, bytes int64, err error) {
-	client, err := connect(ctx, s.cfg)
+	client, err := connect(ctx, s.cfg, workReach)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -148,7 +148,7 @@ func (s *source) List(ctx context.Context, after string, fn func(archive.Entry) 
 }
 
 func (s *source) collections(ctx context.Context) ([]string, error) {
-	client, err := connect(ctx, s.cfg)
+	client, err := connect(ctx, s.cfg, workReach)
 	if err != nil {
 		return nil, err
 	}

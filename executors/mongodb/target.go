@@ -76,7 +76,7 @@ func (t *Target) Preflight(ctx context.Context, collections []string) (Preflight
 		p.Reason, p.Field = c.Reason, c.Field
 		return p, nil
 	}
-	client, err := connect(ctx, t.cfg)
+	client, err := connect(ctx, t.cfg, checkReach)
 	if err != nil {
 		if ctx.Err() != nil {
 			return p, ctx.Err()

@@ -35,7 +35,7 @@ type Expected struct {
 // sample without being in the archive are mismatches; the first few are
 // named in the log. An error means verification could not run.
 func (t *Target) Verify(ctx context.Context, expected []Expected) ([]domain.CollectionCheck, error) {
-	client, err := connect(ctx, t.cfg)
+	client, err := connect(ctx, t.cfg, workReach)
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,7 @@ type Reader struct {
 	in      *bufio.Reader
 	prelude Prelude
 	buf     []byte
+	lenBuf  [4]byte // kept here: a local would escape to the heap per document
 	// block state: inBlock after a namespace header until its terminator
 	inBlock bool
 	current Namespace
@@ -184,13 +185,12 @@ func (r *Reader) openBlock(doc bson.Raw, at int64) (Item, bool, error) {
 // readDocument reads a length-prefixed document, or a terminator (term).
 // A clean end of stream before the length is io.EOF.
 func (r *Reader) readDocument() (bson.Raw, bool, error) {
-	var lenBuf [4]byte
-	n, err := io.ReadFull(r.in, lenBuf[:])
+	n, err := io.ReadFull(r.in, r.lenBuf[:])
 	r.offset += int64(n)
 	if err != nil {
 		return nil, false, err
 	}
-	size := binary.LittleEndian.Uint32(lenBuf[:])
+	size := binary.LittleEndian.Uint32(r.lenBuf[:])
 	if size == terminator {
 		return nil, true, nil
 	}
@@ -201,7 +201,7 @@ func (r *Reader) readDocument() (bson.Raw, bool, error) {
 		r.buf = make([]byte, size, max(int(size), 2*cap(r.buf)))
 	}
 	r.buf = r.buf[:size]
-	copy(r.buf, lenBuf[:])
+	copy(r.buf, r.lenBuf[:])
 	n, err = io.ReadFull(r.in, r.buf[4:])
 	r.offset += int64(n)
 	if err != nil {
