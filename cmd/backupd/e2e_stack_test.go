@@ -49,6 +49,9 @@ type stackOptions struct {
 	S3PartSize int64
 	DriveChunk int
 	Heartbeat  time.Duration
+	// MongodumpEnv are test knobs of the stand-in mongodump (for example
+	// mongotools.EnvDocumentDelay to slow a dump down).
+	MongodumpEnv []string
 }
 
 func startStack(t *testing.T, o stackOptions) *stack {
@@ -61,6 +64,9 @@ func startStack(t *testing.T, o stackOptions) *stack {
 		o.Workers = 1
 	}
 	dump, restore := mongotools.Build(t)
+	if len(o.MongodumpEnv) > 0 {
+		dump = mongotools.WithEnv(t, dump, o.MongodumpEnv...)
+	}
 	conns := &executors.Connectors{
 		Tools:    mongodb.Tools{Mongodump: dump, Mongorestore: restore},
 		SpoolDir: t.TempDir(),

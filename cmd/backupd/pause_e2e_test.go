@@ -16,9 +16,12 @@ import (
 	"backupd/executors"
 	"backupd/executors/archive"
 	"backupd/executors/testsupport/countingproxy"
+	"backupd/executors/testsupport/mongotools"
+	"backupd/executors/testsupport/peers"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/bson"
 )
 
 func bigObjects(n, size int) []object {
@@ -228,4 +231,103 @@ func TestCancelPausedBackup(t *testing.T) {
 	s.waitStatus(op, 2*time.Minute, domain.OpCancelled)
 	requireNothingLeft(t, s, dst, "p/")
 	require.Contains(t, s.logText(op), "removed the unfinished upload")
+}
+
+func TestPauseAndResumeMongoToS3(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, stackOptions{MongodumpEnv: []string{mongotools.EnvDocumentDelay + "=2ms"}})
+	db := s.Mongo.Database(t)
+	ctx := context.Background()
+	want := map[string]int64{}
+	for _, c := range []string{"c1", "c2", "c3", "c4"} {
+		var docs []any
+		for i := 0; i < 400; i++ {
+			docs = append(docs, bson.D{{Key: "_id", Value: i}, {Key: "coll", Value: c}, {Key: "pad", Value: strings.Repeat("x", 100)}})
+		}
+		_, err := s.Mongo.Client(t).Database(db).Collection(c).InsertMany(ctx, docs)
+		require.NoError(t, err)
+		want[c] = 400
+	}
+	dst := s.S3.Bucket(t)
+	op := s.backup(s.mongoSource(db), s.s3Destination(dst, ""))
+	require.Eventually(t, func() bool { return strings.Contains(s.logText(op), "done dumping `"+db+".c1`") }, 2*time.Minute, 100*time.Millisecond)
+	s.act(op, "pause")
+	paused := s.waitStatus(op, 2*time.Minute, domain.OpPaused)
+	require.NotEmpty(t, paused.PausedPosition)
+	cp := s.lastCheckpoint(op)
+	require.Equal(t, "pause", cp.Reason)
+	require.GreaterOrEqual(t, cp.Position.EntriesDone, int64(1))
+	require.Nil(t, cp.Position.Partial, "a MongoDB backup pauses at a collection boundary")
+	doneBefore := cp.Position.EntriesDone
+
+	s.act(op, "resume")
+	done := s.waitStatus(op, 3*time.Minute, domain.OpCompleted)
+	verifyMongoArchive(t, s.Mongo, downloadS3(t, s.S3, done.Result.ArchiveLocation), db, want)
+
+	// Resume dumped only what remained: no collection was completed twice,
+	// and the ones archived before the pause were not dumped again.
+	log := s.logText(op)
+	for _, c := range []string{"c1", "c2", "c3", "c4"} {
+		require.Equal(t, 1, strings.Count(log, "done dumping `"+db+"."+c+"`"), "collection %s:\n%s", c, log)
+	}
+	for i := 1; i <= int(doneBefore); i++ {
+		require.Equal(t, 1, strings.Count(log, fmt.Sprintf("writing `%s.c%d`", db, i)), "c%d was archived before the pause", i)
+	}
+}
+
+func TestPauseAndResumeS3ToDrive(t *testing.T) {
+	t.Parallel()
+	const chunk = 1 << 20
+	drive, _ := peers.PrivateDrive(t)
+	counter := countingproxy.New(t, drive.URL)
+	slow := newSlowProxy(t, counter.URL, 200*time.Millisecond)
+	viaProxy := drive
+	viaProxy.URL = slow.URL
+	s := startStack(t, stackOptions{Drive: &viaProxy, DriveChunk: chunk})
+	src := s.S3.Bucket(t)
+	objects := seedBucket(t, s.S3, src, bigObjects(6, 3<<20))
+	dest, token := s.driveDestination("paused-" + src)
+
+	var once sync.Once
+	started := make(chan struct{})
+	slow.uploads.Store(0)
+	slow.onUpload = func(n int64) {
+		if n == 6 {
+			once.Do(func() { close(started) })
+		}
+	}
+	op := s.backup(s.s3Source(src), dest)
+	select {
+	case <-started:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the upload did not start:\n%s", s.logText(op))
+	}
+	asked := time.Now()
+	s.act(op, "pause")
+	s.waitStatus(op, 2*time.Minute, domain.OpPaused)
+	t.Logf("pause took effect %s after the request", time.Since(asked).Round(time.Millisecond))
+	cp := s.lastCheckpoint(op)
+	require.Equal(t, "pause", cp.Reason)
+	var state map[string]any
+	require.NoError(t, json.Unmarshal(cp.Upload, &state))
+	require.NotEmpty(t, state["session_uri"], "the resumable session is recorded")
+	require.Greater(t, state["confirmed"], float64(0), "the offset the server confirmed is recorded")
+	sessions := drive.State(t)["upload_sessions"].([]any)
+	require.Len(t, sessions, 1, "the resumable session stays open while paused")
+
+	sentAtPause := counter.RequestBytes(http.MethodPut, "/upload/")
+	time.Sleep(2 * time.Second)
+	require.Equal(t, sentAtPause, counter.RequestBytes(http.MethodPut, "/upload/"), "no upload while paused")
+
+	slow.SetDelay(0)
+	s.act(op, "resume")
+	done := s.waitStatus(op, 3*time.Minute, domain.OpCompleted)
+	verifyBucketArchive(t, downloadDrive(t, &drive, token, done.Result.ArchiveLocation),
+		downloadDrive(t, &drive, token, done.Result.ManifestLocation), done.Result, objects)
+	sent := counter.RequestBytes(http.MethodPut, "/upload/")
+	resent := sent - done.Result.ArchiveSize
+	t.Logf("archive %d bytes; Drive received %d bytes for it: %d re-sent (chunk size %d)", done.Result.ArchiveSize, sent, resent, chunk)
+	require.GreaterOrEqual(t, resent, int64(0))
+	require.LessOrEqual(t, resent, int64(chunk))
+	require.Empty(t, drive.State(t)["upload_sessions"])
 }
