@@ -141,18 +141,22 @@ func TestExtractEntryDiffersFromManifest(t *testing.T) {
 		return es
 	})
 	var readErr error
+	var delivered int64
 	_, err := Extract(context.Background(), bytes.NewReader(archive), ExtractParams{
 		Manifest: m,
 		OnEntry: func(ctx context.Context, e ExtractedEntry, content io.Reader) error {
-			_, err := io.ReadAll(content)
-			if e.Key == "big.bin" {
-				readErr = err
+			if e.Key != "big.bin" {
+				_, err := io.Copy(io.Discard, content)
+				return err
 			}
-			return err
+			// Like an upload with a content length: read exactly Size.
+			delivered, readErr = io.CopyN(io.Discard, content, e.Size)
+			return readErr
 		},
 	})
 	require.Equal(t, ProblemEntrySHA256, problemOf(t, err))
 	require.Error(t, readErr, "the reader handed to OnEntry fails at the end")
+	require.Less(t, delivered, int64(5*16<<10+777), "the last bytes of a wrong object are withheld")
 	var ae *ArchiveError
 	require.True(t, errors.As(readErr, &ae))
 	require.Equal(t, "big.bin", ae.Entry)

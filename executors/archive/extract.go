@@ -25,10 +25,11 @@ type ExtractParams struct {
 	// SHA-256 are checked, entry by entry as they stream.
 	Manifest *Manifest
 	// OnEntry gets each entry in archive order. content yields exactly
-	// Size bytes; if they differ from the manifest, its last Read returns
-	// an *ArchiveError instead of the end, so a streaming upload of it
-	// fails rather than completes. Content left unread is read (and
-	// checked) after OnEntry returns.
+	// Size bytes; if they differ from the manifest, the Read that would
+	// deliver the last of them returns an *ArchiveError instead (and not
+	// those bytes), so a streaming upload of it fails rather than
+	// completes. Content left unread is read (and checked) after OnEntry
+	// returns.
 	OnEntry  func(ctx context.Context, e ExtractedEntry, content io.Reader) error
 	Logger   *slog.Logger
 	Progress func(ExtractProgress) // after each entry; may be nil
@@ -280,8 +281,10 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	}
 	v.sum = hex.EncodeToString(v.h.Sum(nil))
 	if v.want != "" && v.sum != v.want {
+		// The last bytes are withheld: a reader that stops at Size (a
+		// content-length upload) never sees a complete, wrong object.
 		v.err = &ArchiveError{Problem: ProblemEntrySHA256, Entry: v.key, Detail: fmt.Sprintf("the content's SHA-256 is %s; the manifest says %s", v.sum, v.want)}
-		return n, v.err
+		return 0, v.err
 	}
 	if n > 0 {
 		return n, nil
