@@ -1,14 +1,17 @@
 package httpapi_test
 
 import (
+	"io/fs"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
 
 	"backupd/httpapi"
 	"backupd/httpapi/apitest"
+	"backupd/web"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -206,4 +209,38 @@ func TestStateChangingRoutesNeedTheCSRFToken(t *testing.T) {
 	c.Header.Set("Origin", srv.URL)
 	r := c.Do(http.MethodPost, "/api/connections/"+uuid.NewString()+"/check", nil)
 	require.Equal(t, http.StatusNotFound, r.Status, string(r.Body))
+}
+
+// The built UI (web.Dist) as the binary embeds it: every file index.html
+// references is served, pages are the index, private pages need a session.
+func TestServesTheEmbeddedUI(t *testing.T) {
+	t.Parallel()
+	dist, err := fs.Sub(web.Dist, "dist")
+	require.NoError(t, err)
+	index, err := fs.ReadFile(dist, "index.html")
+	require.NoError(t, err)
+	srv := apitest.Start(t, apitest.Options{UI: dist})
+	anon := srv.Client(t)
+
+	r := anon.Do(http.MethodGet, "/login?expired=1", nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	require.Equal(t, string(index), string(r.Body))
+	require.Contains(t, r.Header.Get("Content-Type"), "text/html")
+
+	refs := regexp.MustCompile(`(?:src|href)="(/[^"]+)"`).FindAllStringSubmatch(string(index), -1)
+	require.NotEmpty(t, refs)
+	for _, m := range refs {
+		r := anon.Do(http.MethodGet, m[1], nil)
+		require.Equal(t, http.StatusOK, r.Status, m[1])
+		want, err := fs.ReadFile(dist, strings.TrimPrefix(m[1], "/"))
+		require.NoError(t, err)
+		require.Equal(t, want, r.Body, m[1])
+		require.NotContains(t, r.Header.Get("Content-Type"), "text/html", m[1])
+	}
+	r = anon.Do(http.MethodGet, "/operations", nil)
+	require.Equal(t, http.StatusFound, r.Status)
+	require.Equal(t, "/login?next=%2Foperations", r.Header.Get("Location"))
+	r = srv.Login(t).Do(http.MethodGet, "/operations", nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	require.Equal(t, string(index), string(r.Body))
 }
