@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -211,8 +212,28 @@ func TestLoginThrottledPerIP(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, r.Status)
 	require.Equal(t, "login-throttled", r.ErrorCode())
 
-	// Shared by every instance: a second server on the same database would
-	// see the same rows; here the window slides past instead.
+	// Shared by every instance: a second API server on the same database
+	// refuses the same address.
+	second, err := httpapi.New(srv.Config, httpapi.Deps{Pool: srv.Pool, Commands: srv.Commands, Queries: srv.Queries,
+		Projections: srv.Runner, Clock: clock.Now})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = second.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = second.Shutdown(ctx)
+	})
+	token := strings.Repeat("x", 43)
+	req := loginRequest(t, srv, token)
+	req.URL.Host = ln.Addr().String()
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+
+	// The window slides past.
 	clock.Advance(16 * time.Minute)
 	c.Login(srv.AdminEmail, srv.AdminPassword)
 }

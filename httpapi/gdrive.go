@@ -124,7 +124,9 @@ func (s *Server) gdriveCallback(c *fiber.Ctx) error {
 		if de, ok := domain.AsError(err); ok {
 			return fail(de.Message)
 		}
-		return err
+		// The browser is navigating: an answer in JSON would strand it.
+		s.log.Error("Drive connect failed", "request_id", requestID(c), "error", err.Error())
+		return fail("Something went wrong on our side; it has been logged with request id " + requestID(c) + ". Try again.")
 	}
 	s.waitForWrites(ctx, commands.ConnectionStream(conn.ID))
 	return c.Redirect("/connections/"+conn.ID.String()+"?connected=1", fiber.StatusFound)

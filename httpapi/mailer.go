@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/mail"
 	"net/smtp"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -152,7 +153,12 @@ func validHeader(values ...string) error {
 	return nil
 }
 
+// helloName is the EHLO name: this host's name when it is a domain name
+// (some servers refuse a bare "localhost").
 func helloName() string {
+	if h, err := os.Hostname(); err == nil && strings.Contains(h, ".") && validHeader(h) == nil {
+		return h
+	}
 	return "localhost"
 }
 
