@@ -166,15 +166,19 @@ func (r *recorder) run(ctx context.Context) error {
 			}
 		case <-r.stopped:
 			for entries != nil {
-				e, ok := <-entries
-				if !ok {
-					if err := closeEntries(); err != nil {
+				select {
+				case e, ok := <-entries:
+					if !ok {
+						if err := closeEntries(); err != nil {
+							return err
+						}
+						continue
+					}
+					if err := add(e); err != nil {
 						return err
 					}
-					break
-				}
-				if err := add(e); err != nil {
-					return err
+				case <-ctx.Done():
+					return ctx.Err()
 				}
 			}
 			if err := flush(); err != nil {
