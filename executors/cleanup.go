@@ -62,8 +62,3 @@ func (w *Worker) cleanUpCancelled(ctx context.Context, op *domain.Operation, rec
 	}
 	return err
 }
-
-// runRestore is filled in with the restore executor.
-func (w *Worker) runRestore(ctx context.Context, j *job, oplog *OpLog) {
-	w.fail(ctx, j.op, oplog, fmt.Errorf("restores are not available in this version"))
-}

@@ -66,8 +66,3 @@ func (p *RestorePlanner) Manifest(ctx context.Context, backupID uuid.UUID) (io.R
 	}
 	return rc, nil
 }
-
-// Preflight inspects a restore's target without writing to it.
-func (p *RestorePlanner) Preflight(ctx context.Context, req commands.RequestRestore) (any, error) {
-	return nil, domain.Conflict("restore-unavailable", "restores are not available in this version yet")
-}

@@ -92,8 +92,7 @@ func TestRestoreS3FromDriveToOriginalBucket(t *testing.T) {
 	backup := s.completedBackup(source, dst)
 
 	// Damage the original: objects deleted, one rewritten, one added.
-	keys := keysOf(objects)
-	deleteObject(t, s.S3, src, keys[0])
+	deleteObject(t, s.S3, src, "small/0007.json")
 	deleteObject(t, s.S3, src, "big/large.bin")
 	putObject(t, s.S3, src, "with space/a b.txt", []byte("overwritten by mistake"), "text/plain", nil)
 	putObject(t, s.S3, src, "new-since-backup.txt", []byte("kept: a restore deletes nothing"), "text/plain", nil)
@@ -122,7 +121,7 @@ func TestRestoreS3FromDriveToOriginalBucket(t *testing.T) {
 	}
 	want["new-since-backup.txt"] = object{Key: "new-since-backup.txt", Body: []byte("kept: a restore deletes nothing"), ContentType: "text/plain"}
 	requireBucketHolds(t, s.S3, src, "", want)
-	require.Contains(t, s.logText(id), "Google Drive")
+	require.Contains(t, s.logText(id), "downloading and unpacking the archive as it arrives: gdrive://")
 }
 
 // TestRestoreDamagedArchive: one byte flipped in the archive at the
@@ -170,6 +169,7 @@ func TestRestoreDamagedArchive(t *testing.T) {
 			id := s.restore(backup.ID, body)
 			op := s.waitStatus(id, 5*time.Minute, domain.OpFailed)
 			require.Equal(t, "archive-damaged", op.ErrorCode, op.Error)
+			t.Logf("%s: %s", c.name, op.Error)
 			require.Nil(t, op.Report, "no verification report on a damaged archive")
 			named := false
 			for _, p := range c.problems {
