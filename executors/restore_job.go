@@ -127,9 +127,9 @@ func (w *Worker) prepareRestore(ctx context.Context, j *job, oplog *OpLog) (*res
 
 func sourceWhat(h archive.ManifestHeader) string {
 	if h.Service == "mongodb" {
-		return "database " + h.Database
+		return "MongoDB database " + h.Database
 	}
-	return "bucket " + h.Bucket
+	return "S3 bucket " + h.Bucket
 }
 
 func conflictWords(kind domain.ConnectionKind, conflict string) string {
