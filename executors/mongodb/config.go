@@ -186,7 +186,8 @@ func escapeUserinfo(s string) string {
 // with Username/Password/AuthDatabase put in when given apart. The URI's
 // own database path, which the driver only uses as the default
 // authentication database, becomes an explicit authSource and is removed,
-// so it never conflicts with the tools' --db. It holds the secrets: never
+// so it never conflicts with the tools' --db (with mongodb+srv the path is
+// only dropped, leaving the choice to the DNS TXT record). It holds the secrets: never
 // log it, never pass it in argv.
 func (c Config) EffectiveURI() (string, error) {
 	p, err := parseURI(c.URI)
@@ -206,8 +207,10 @@ func (c Config) EffectiveURI() (string, error) {
 	switch {
 	case c.AuthDatabase != "":
 		p.setOption("authSource", c.AuthDatabase)
-	case !hasSource && p.database != "":
+	case !hasSource && p.database != "" && p.scheme == "mongodb":
 		p.setOption("authSource", p.database)
+		// With mongodb+srv the DNS TXT record may name the authSource,
+		// and it outranks the path: dropping the path keeps its choice.
 	}
 	p.database = ""
 	return p.String(), nil

@@ -26,6 +26,7 @@ func TestEffectiveURI(t *testing.T) {
 			"mongodb://u:p@h/?authSource=users&tls=true"},
 		{"path database becomes authSource", Config{URI: "mongodb://u:p@h/shop?tls=false"}, "mongodb://u:p@h/?tls=false&authSource=shop"},
 		{"path database with authSource stays out", Config{URI: "mongodb://u:p@h/shop?authSource=admin"}, "mongodb://u:p@h/?authSource=admin"},
+		{"srv path database is dropped", Config{URI: "mongodb+srv://u:p@cluster0.example.net/shop"}, "mongodb+srv://u:p@cluster0.example.net/"},
 		{"srv", Config{URI: "mongodb+srv://u:p@cluster0.example.net/?retryWrites=true", Password: "new"}, "mongodb+srv://u:new@cluster0.example.net/?retryWrites=true"},
 		{"escaped user in URI is kept", Config{URI: "mongodb://a%40b:p%2F@h/"}, "mongodb://a%40b:p%2F@h/"},
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 )
 
 // tailLines is how many of a tool's last stderr lines an error carries.
@@ -36,9 +37,12 @@ func (e *ToolError) Error() string {
 
 // toolRun is one run of mongodump or mongorestore.
 type toolRun struct {
-	tool      string // "mongodump"
-	path      string
-	args      []string // never holds a secret: the URI goes in the --config file
+	tool string // "mongodump"
+	path string
+	args []string // never holds a secret: the URI goes in the --config file
+	// stdin, if set, is copied to the tool's standard input by run, which
+	// returns only once the copy has stopped (so the reader is never read
+	// after run returns).
 	stdin     io.Reader
 	cfg       Config // for the URI and for removing secrets from what the tool prints
 	configDir string // where the --config file goes ("" for the temporary folder)
@@ -64,7 +68,12 @@ func (r toolRun) run(ctx context.Context) error {
 	args := append([]string{"--config=" + configFile}, r.args...)
 	cmd := exec.CommandContext(ctx, r.path, args...)
 	exited := inOwnProcessGroup(cmd)
-	cmd.Stdin = r.stdin
+	var stdin io.WriteCloser
+	if r.stdin != nil {
+		if stdin, err = cmd.StdinPipe(); err != nil {
+			return err
+		}
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return err
@@ -79,9 +88,20 @@ func (r toolRun) run(ctx context.Context) error {
 		}
 		return fmt.Errorf("starting %s: %w", r.tool, err)
 	}
+	fed := make(chan error, 1)
+	if stdin != nil {
+		go func() {
+			_, err := io.Copy(stdin, r.stdin)
+			stdin.Close()
+			fed <- err
+		}()
+	} else {
+		fed <- nil
+	}
 	tail, reason := r.follow(stderr)
-	err = cmd.Wait()
+	err = cmd.Wait() // closes stdin: a copy still writing stops
 	exited()
+	feedErr := <-fed
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s stopped: %w", r.tool, context.Cause(ctx))
 	}
@@ -91,6 +111,11 @@ func (r toolRun) run(ctx context.Context) error {
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.tool, err)
+	}
+	// The tool succeeded; it may not have wanted the bytes after the
+	// archive's end (a closed pipe), but a failed read is worth knowing.
+	if feedErr != nil && !errors.Is(feedErr, syscall.EPIPE) && !errors.Is(feedErr, os.ErrClosed) {
+		return fmt.Errorf("feeding %s: %w", r.tool, feedErr)
 	}
 	return nil
 }
