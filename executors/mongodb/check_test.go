@@ -3,6 +3,8 @@ package mongodb_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,10 @@ func TestCheck(t *testing.T) {
 	for i := 0; i < 12; i++ {
 		require.NoError(t, client.Database(full).CreateCollection(context.Background(), fmt.Sprintf("coll%02d", i)))
 	}
+	notExecutable := filepath.Join(t.TempDir(), "mongodump")
+	require.NoError(t, os.WriteFile(notExecutable, []byte("#!/bin/sh\n"), 0o644))
+	garbage := filepath.Join(t.TempDir(), "mongodump")
+	require.NoError(t, os.WriteFile(garbage, []byte("not a program"), 0o755))
 	wrongInURI := strings.Replace(peer.URI, ":s3cret@", ":wrong-pass@", 1)
 	noCredentials := strings.Replace(peer.URI, "admin:s3cret@", "", 1)
 
@@ -50,6 +56,10 @@ func TestCheck(t *testing.T) {
 			reason: "the connection URI must start with mongodb:// or mongodb+srv://"},
 		{name: "mongodump missing", cfg: configFor(peer, full), tools: mongodb.Tools{Mongodump: "/nonexistent/bin/mongodump"}, field: "connection",
 			reason: "mongodump was not found at /nonexistent/bin/mongodump: install MongoDB Database Tools or set BACKUPD_MONGODUMP"},
+		{name: "mongodump not executable", cfg: configFor(peer, full), tools: mongodb.Tools{Mongodump: notExecutable}, field: "connection",
+			reason: "mongodump at " + notExecutable + " cannot be run (permission denied): install MongoDB Database Tools or set BACKUPD_MONGODUMP"},
+		{name: "mongodump not a program", cfg: configFor(peer, full), tools: mongodb.Tools{Mongodump: garbage}, field: "connection",
+			reason: "mongodump at " + garbage + " does not run: fork/exec " + garbage + ": exec format error"},
 		{name: "mongodump not in PATH", cfg: configFor(peer, full), tools: mongodb.Tools{Mongodump: "mongodump-not-installed"}, field: "connection",
 			reason: "mongodump was not found in PATH (looked for mongodump-not-installed): install MongoDB Database Tools or set BACKUPD_MONGODUMP"},
 	}

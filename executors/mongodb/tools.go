@@ -64,6 +64,9 @@ type MissingToolError struct {
 }
 
 func (e *MissingToolError) Error() string {
+	if errors.Is(e.Err, fs.ErrPermission) {
+		return fmt.Sprintf("%s at %s cannot be run (permission denied): install MongoDB Database Tools or set %s", e.Tool, e.Path, e.Env)
+	}
 	where := "at " + e.Path
 	if !strings.ContainsRune(e.Path, filepath.Separator) {
 		where = "in PATH (looked for " + e.Path + ")"
@@ -90,7 +93,7 @@ func ToolVersion(ctx context.Context, path, env string) (string, error) {
 		if errors.As(err, &ee) {
 			return "", fmt.Errorf("%s --version failed (%v): %s", path, err, lastLine(string(ee.Stderr)))
 		}
-		return "", fmt.Errorf("running %s --version: %w", path, err)
+		return "", fmt.Errorf("%s at %s does not run: %w", toolName(name), path, err)
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
