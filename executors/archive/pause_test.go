@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,44 +188,44 @@ func TestPauseLogSaysWhere(t *testing.T) {
 	require.Contains(t, rig.log.String(), "paused "+paused.Where)
 }
 
-// crashAfter cancels the run's context once the journal holds n crash
-// checkpoints, like a worker killed right after a part became durable.
-func crashAfter(t *testing.T, rig *testRig, p BackupParams, n int) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var seen atomic.Int64
-	rig.journal.mu.Lock()
-	rig.journal.onCheckpoint = func(cp Checkpoint) {
-		if !cp.Resumed && seen.Add(1) == int64(n) {
-			cancel()
-		}
-	}
-	rig.journal.mu.Unlock()
-	_, err := Backup(ctx, p)
-	rig.journal.mu.Lock()
-	rig.journal.onCheckpoint = nil
-	rig.journal.mu.Unlock()
-	return err
-}
-
 // crashAtMark cancels the run's context at the m-th member boundary, like a
 // worker killed mid-upload; checkpoints are kept only every keepEvery-th
-// part, so parts and entries after the last one exist when it dies.
-func crashAtMark(t *testing.T, rig *testRig, p BackupParams, m int64, keepEvery int) error {
+// part, so parts and entries after the last one exist when it dies. If
+// ready is set, the crash waits (blocking the upload, up to 30 s) until it
+// holds, so tests do not depend on how fast the journal goroutine runs.
+func crashAtMark(t *testing.T, rig *testRig, p BackupParams, m int64, keepEvery int, ready ...func() bool) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rig.journal.keepEvery = keepEvery
 	rig.dest.marks.Store(0)
 	rig.dest.onMark = func(n int64) {
-		if n == m {
-			cancel()
+		if n != m {
+			return
 		}
+		for _, ok := range ready {
+			deadline := time.Now().Add(30 * time.Second)
+			for !ok() && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		cancel()
 	}
 	defer func() { rig.dest.onMark = nil }()
 	_, err := Backup(ctx, p)
 	return err
+}
+
+// checkpointsWhere counts recorded checkpoints matching f.
+func checkpointsWhere(j *fakeJournal, f func(Checkpoint) bool) func() bool {
+	return func() bool {
+		for _, cp := range j.checkpoints() {
+			if f(cp) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 func TestCrashResumeFromLastCheckpoint(t *testing.T) {
@@ -275,11 +274,11 @@ func TestCrashTwiceAndResume(t *testing.T) {
 	objs := pauseObjects()
 	ref := referenceBackup(t, objs)
 	rig := pauseRig(objs)
-	require.Error(t, crashAfter(t, rig, rig.params(), 2))
+	require.Error(t, crashAtMark(t, rig, rig.params(), 15, 1))
 	last, _ := rig.journal.Last(context.Background())
 	p := rig.params()
 	p.Resume = last
-	require.Error(t, crashAfter(t, rig, p, 2))
+	require.Error(t, crashAtMark(t, rig, p, 15, 1))
 	last, _ = rig.journal.Last(context.Background())
 	p.Resume = last
 	out, err := runBackup(t, p)
@@ -302,7 +301,9 @@ func TestPeriodicCheckpointWithoutDurableMarks(t *testing.T) {
 	rig.dest.noDurable = true // like Drive: chunks rarely end on a member
 	p := rig.params()
 	p.SuspendEvery = time.Nanosecond
-	require.Error(t, crashAfter(t, rig, p, 4))
+	require.Error(t, crashAtMark(t, rig, p, 30, 1, checkpointsWhere(rig.journal, func(cp Checkpoint) bool {
+		return cp.Reason == "periodic" && cp.Position.EntriesDone > 1
+	})))
 	last, _ := rig.journal.Last(context.Background())
 	require.Equal(t, "periodic", last.Reason)
 	p.Resume = last
@@ -362,7 +363,8 @@ func TestCrashInsideEntryThatCannotContinue(t *testing.T) {
 	}
 	ref := referenceBackup(t, objs)
 	rig := pauseRig(objs)
-	require.Error(t, crashAtMark(t, rig, rig.params(), 40, 1)) // well inside coll-b
+	require.Error(t, crashAtMark(t, rig, rig.params(), 40, 1, // well inside coll-b
+		checkpointsWhere(rig.journal, func(cp Checkpoint) bool { return cp.Position.LastKey == "coll-a" })))
 	last, _ := rig.journal.Last(context.Background())
 	require.NotNil(t, last)
 	require.Nil(t, last.Position.Partial)
@@ -384,7 +386,7 @@ func TestCrashBeforeFirstPart(t *testing.T) {
 	objs := pauseObjects()
 	ref := referenceBackup(t, objs)
 	rig := pauseRig(objs)
-	require.Error(t, crashAtMark(t, rig, rig.params(), 20, 1<<30))
+	require.Error(t, crashAtMark(t, rig, rig.params(), 20, 1<<30, func() bool { return recordedEntries(rig.journal) > 0 }))
 	last, _ := rig.journal.Last(context.Background())
 	require.NotNil(t, last)
 	require.Equal(t, "start", last.Reason)
@@ -403,7 +405,7 @@ func TestFreshStartVoidsEarlierEntries(t *testing.T) {
 	t.Parallel()
 	objs := pauseObjects()
 	rig := pauseRig(objs)
-	require.Error(t, crashAtMark(t, rig, rig.params(), 20, 1<<30))
+	require.Error(t, crashAtMark(t, rig, rig.params(), 20, 1<<30, func() bool { return recordedEntries(rig.journal) > 0 }))
 	require.Positive(t, recordedEntries(rig.journal))
 	// Starting over instead of resuming: the worker discards the old upload.
 	last, _ := rig.journal.Last(context.Background())
