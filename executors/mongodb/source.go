@@ -21,15 +21,19 @@ import (
 // entries are one mongodump --gzip --archive file per collection.
 const SourceFormat = "mongodb-tar-gz/1"
 
-// EntrySuffix ends the tar name of a collection's entry: the tar path is
-// SourceInfo.PathPrefix + Entry.Key + EntrySuffix, e.g.
-// "mongodb/shop/customers.archive.gz". Each such file restores on its own
-// with `mongorestore --gzip --archive=FILE`.
+// EntrySuffix ends the tar name of a collection's entry (Info reports it as
+// SourceInfo.EntrySuffix): the tar path is PathPrefix + Entry.Key +
+// EntrySuffix, e.g. "mongodb/shop/customers.archive.gz". Each such file
+// restores on its own with `mongorestore --gzip --archive=FILE`.
 const EntrySuffix = ".archive.gz"
 
 // EntryPath is the tar path of a collection's entry.
 func EntryPath(info archive.SourceInfo, collection string) string {
-	return info.PathPrefix + collection + EntrySuffix
+	suffix := info.EntrySuffix
+	if suffix == "" {
+		suffix = EntrySuffix
+	}
+	return info.PathPrefix + collection + suffix
 }
 
 // SourceOption tunes a source.
