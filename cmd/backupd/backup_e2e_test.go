@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"backupd/domain"
+	"backupd/executors/testsupport/peers"
 
 	"github.com/stretchr/testify/require"
 )
@@ -91,4 +92,36 @@ func TestBackupMongoToDrive(t *testing.T) {
 	archive := downloadDrive(t, s.Drive, token, done.Result.ArchiveLocation)
 	require.Equal(t, sha(archive), done.Result.ArchiveSHA256)
 	verifyMongoArchive(t, s.Mongo, archive, db, want)
+}
+
+// Drive misbehaves mid-upload (a 503, a cut connection, an expired token):
+// the backup still completes with identical bytes.
+func TestBackupToDriveSurvivesFaults(t *testing.T) {
+	t.Parallel()
+	drive, _ := peers.PrivateDrive(t)
+	s := startStack(t, stackOptions{Drive: &drive, DriveChunk: 1 << 20})
+	src := s.S3.Bucket(t)
+	objects := seedBucket(t, s.S3, src, bigObjects(8, 2<<20))
+	dst, _ := s.driveDestination("faults-" + src)
+
+	// Faults fire on upload requests in order: a 503 on the 3rd chunk
+	// request, a connection cut on the next one, then every access token
+	// expires while the upload runs.
+	drive.Fault(t, map[string]any{"method": "PUT", "path_prefix": "/upload/", "status": 503, "reason": "backendError", "delay_ms": 300})
+	drive.Fault(t, map[string]any{"method": "PUT", "path_prefix": "/upload/", "drop": true, "after_bytes": 300000})
+	op := s.backup(s.s3Source(src), dst)
+	require.Eventually(t, func() bool {
+		st := drive.State(t)
+		faults, _ := st["faults_pending"].([]any)
+		return len(faults) == 0
+	}, 2*time.Minute, 20*time.Millisecond, "the faults fired")
+	drive.Control(t, "expire-tokens", nil)
+
+	done := s.waitStatus(op, 5*time.Minute, domain.OpCompleted)
+	archive := downloadDrive(t, &drive, refreshToken(t, &drive), done.Result.ArchiveLocation)
+	verifyBucketArchive(t, archive, downloadDrive(t, &drive, refreshToken(t, &drive), done.Result.ManifestLocation), done.Result, objects)
+	reqs := drive.State(t)["requests"].(map[string]any)["PUT /upload/drive/v3/files?upload_id"].(map[string]any)
+	require.NotNil(t, reqs["503"], "the 503 was answered: %v", reqs)
+	require.NotNil(t, reqs["401"], "the expired token was refused once: %v", reqs)
+	require.Contains(t, s.logText(op), "503")
 }

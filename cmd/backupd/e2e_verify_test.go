@@ -236,3 +236,11 @@ func listUploads(s *stack, bucket string) ([]string, error) {
 func listInput(bucket, prefix string) *awss3.ListObjectsV2Input {
 	return &awss3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
 }
+
+// refreshToken gets a fresh access token for the test's own downloads (the
+// emulator's tokens may have been expired on purpose).
+func refreshToken(t *testing.T, d *peers.DrivePeer) string {
+	t.Helper()
+	access, _ := d.Authorize(t, "https://www.googleapis.com/auth/drive.file")
+	return access
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"backupd/domain"
+	"backupd/executors/testsupport/countingproxy"
 
 	"github.com/stretchr/testify/require"
 )
@@ -141,30 +143,47 @@ func TestRestoreDamagedArchive(t *testing.T) {
 	bucket, key := splitLocation(t, backup.Result.ArchiveLocation)
 	target := s.s3Source(tgt)
 
+	sidecar := downloadS3(t, s.S3, backup.Result.ManifestLocation)
+	_, sidecarKey := splitLocation(t, backup.Result.ManifestLocation)
+
 	cases := []struct {
-		name     string
-		damage   func([]byte) []byte
-		problems []string
+		name      string
+		archive   func([]byte) []byte // nil: as written
+		manifest  func([]byte) []byte // nil: as written
+		preflight string              // the preflight's refusal, "" when it cannot see the damage
+		problems  []string
 	}{
-		{"one byte flipped", func(b []byte) []byte {
+		{name: "one byte flipped", archive: func(b []byte) []byte {
 			c := append([]byte(nil), b...)
 			c[len(c)/2] ^= 0x5a
 			return c
-		}, []string{"(gzip)", "(sha256)", "(tar)", "(entry-sha256)"}},
-		{"cut short", func(b []byte) []byte { return append([]byte(nil), b[:len(b)*2/3]...) }, []string{"(truncated)", "(gzip)", "(size)"}},
+		}, problems: []string{"(gzip)", "(sha256)", "(tar)", "(entry-sha256)"}},
+		{name: "cut short", archive: func(b []byte) []byte { return append([]byte(nil), b[:len(b)*2/3]...) },
+			preflight: "archive-damaged", problems: []string{"(truncated)", "(gzip)", "(size)"}},
+		{name: "manifest beside the archive altered", manifest: func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"size":65536`), []byte(`"size":65535`), 1)
+		}, preflight: "manifest-unreadable", problems: []string{"(manifest)"}},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			damaged := c.damage(archive)
-			putObject(t, s.S3, bucket, key, damaged, "application/gzip", nil)
-			prefix := "attempt-" + string(rune('1'+i)) + "/"
+			a, m := archive, sidecar
+			if c.archive != nil {
+				a = c.archive(archive)
+			}
+			if c.manifest != nil {
+				m = c.manifest(sidecar)
+				require.NotEqual(t, sha(sidecar), sha(m))
+			}
+			putObject(t, s.S3, bucket, key, a, "application/gzip", nil)
+			putObject(t, s.S3, bucket, sidecarKey, m, "application/json", nil)
+			prefix := fmt.Sprintf("attempt-%d/", i+1)
 			body := restoreBody{"target": connectionTarget(target), "prefix": prefix}
-			if len(damaged) != len(archive) {
+			if c.preflight != "" {
 				r := s.api.Do(http.MethodPost, "/api/operations/"+backup.ID.String()+"/restore/preflight", body)
-				require.Equal(t, http.StatusConflict, r.Status, "the preflight sees the size: %s", r.Body)
+				require.Equal(t, http.StatusConflict, r.Status, "the preflight sees the damage: %s", r.Body)
 				var e errorAnswer
 				r.JSON(t, &e)
-				require.Equal(t, "archive-damaged", e.Error.Code, e.String())
+				require.Equal(t, c.preflight, e.Error.Code, e.String())
 			}
 			id := s.restore(backup.ID, body)
 			op := s.waitStatus(id, 5*time.Minute, domain.OpFailed)
@@ -188,4 +207,34 @@ func TestRestoreDamagedArchive(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRestoreResumesCutDownload: the archive's download is cut mid-way
+// (a proxy in front of the destination drops the connection once); the
+// restore continues it with a ranged GET and completes, verified.
+func TestRestoreResumesCutDownload(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, stackOptions{})
+	src, dst, tgt := s.S3.Bucket(t), s.S3.Bucket(t), s.S3.Bucket(t)
+	objects := seedBucket(t, s.S3, src, trickyObjects())
+	proxy := countingproxy.New(t, s.S3.Endpoint)
+	backup := s.completedBackup(s.s3Source(src), s.s3DestinationAt(dst, "", proxy.URL))
+	_, key := splitLocation(t, backup.Result.ArchiveLocation)
+	proxy.Reset()
+	proxy.CutResponseOnce(http.MethodGet, func(path string) bool { return strings.HasSuffix(path, "/"+key) }, 4<<20)
+
+	id := s.restore(backup.ID, restoreBody{"target": connectionTarget(s.s3Source(tgt)), "prefix": "after-cut/"})
+	s.requireVerifiedRestore(id, int64(len(objects)), 0)
+	requireBucketHolds(t, s.S3, tgt, "after-cut/", objects)
+	var gets, cut int
+	for _, c := range proxy.Calls() {
+		if c.Method == http.MethodGet && strings.HasSuffix(c.Path, "/"+key) {
+			gets++
+			if c.Cut {
+				cut++
+			}
+		}
+	}
+	require.Equal(t, 1, cut, "the download was cut once")
+	require.GreaterOrEqual(t, gets, 2, "and continued with another GET")
 }
