@@ -47,7 +47,7 @@ type BackupParams struct {
 	CompressionLevel int   // gzip level 1..9; default 6
 	BlockSize        int   // tar bytes per gzip member; default 1 MiB
 	PrefetchEntries  int   // entries listed and opened ahead; default 16
-	PrefetchBytes    int64 // bytes of small entries read ahead; default 32 MiB (entries up to a quarter of it are read ahead)
+	PrefetchBytes    int64 // bytes of small entries read ahead; default 16 MiB (entries up to a quarter of it are read ahead)
 	// CheckpointEvery is the least time between crash checkpoints taken
 	// when the destination says a member boundary is durable; default 10 s.
 	CheckpointEvery time.Duration
@@ -124,7 +124,7 @@ func (p *BackupParams) setDefaults() error {
 		p.PrefetchEntries = 16
 	}
 	if p.PrefetchBytes <= 0 {
-		p.PrefetchBytes = 32 << 20
+		p.PrefetchBytes = 16 << 20
 	}
 	if p.CheckpointEvery <= 0 {
 		p.CheckpointEvery = 10 * time.Second
