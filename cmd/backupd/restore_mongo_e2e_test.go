@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/url"
 	"slices"
 	"testing"
 
@@ -67,6 +69,21 @@ func TestRestoreMongoFromDriveToOtherDatabase(t *testing.T) {
 	pf := s.preflight(backup.ID, restoreBody{"target": connectionTarget(source), "conflict": "drop"})
 	require.True(t, pf.SameAsOriginal)
 	require.Equal(t, []string{"customers", "orders"}, nonEmptyCollections(pf.CollectionsExisting, counts))
+
+	// Typed-in details are proven by connecting; the answer names the
+	// field and never repeats the secret.
+	wrong := s.typedMongoTarget(copyDB)
+	u, err := url.Parse(s.Mongo.URI)
+	require.NoError(t, err)
+	u.User = url.UserPassword(u.User.Username(), "wrong-pass-0123")
+	wrong["secrets"] = map[string]string{"uri": u.String()}
+	r := s.api.Do(http.MethodPost, "/api/operations/"+backup.ID.String()+"/restore/preflight", restoreBody{"target": wrong, "database": copyDB})
+	require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%s", r.Body)
+	var e errorAnswer
+	r.JSON(t, &e)
+	require.Equal(t, "connection-check-failed", e.Error.Code, e.String())
+	require.NotEmpty(t, e.Error.Field, e.String())
+	require.NotContains(t, string(r.Body), "wrong-pass-0123")
 
 	body := restoreBody{"target": s.typedMongoTarget(copyDB), "database": copyDB, "conflict": "drop"}
 	id := s.restore(backup.ID, body)
