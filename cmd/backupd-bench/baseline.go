@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -33,19 +34,57 @@ force_path_style = true
 	return path, os.WriteFile(path, []byte(conf), 0o600)
 }
 
-func (b *bench) rclone(args ...string) *exec.Cmd {
-	full := append([]string{"-u", "AWS_CA_BUNDLE", b.cfg.rclone, "--config", b.rcloneConf}, args...)
-	return exec.Command("env", full...)
+// timed wraps a command in /usr/bin/time (when installed), which reports
+// the peak RSS (%M) and CPU time (%U, %S) of exactly that command. The
+// bench's own wait4 figures would not do: a child forked from the bench
+// starts its ru_maxrss from the bench's RSS.
+type timed struct {
+	cmd  *exec.Cmd
+	file string // /usr/bin/time's report, "" when it is not installed
 }
 
-// usage is what wait4 reports for a finished process: the same figures as
-// /usr/bin/time's %M, %U and %S.
-func usage(c *exec.Cmd) (maxRSSKiB int64, cpu time.Duration) {
-	ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return 0, 0
+func (b *bench) timed(name string, args ...string) *timed {
+	if b.timeBin == "" {
+		return &timed{cmd: exec.Command(name, args...)}
 	}
-	return ru.Maxrss, time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	f := filepath.Join(b.cfg.state, fmt.Sprintf("time-%d.txt", b.timedSeq.Add(1)))
+	full := append([]string{"-f", "%M %U %S", "-o", f, name}, args...)
+	return &timed{cmd: exec.Command(b.timeBin, full...), file: f}
+}
+
+func (b *bench) rclone(args ...string) *timed {
+	return b.timed("env", append([]string{"-u", "AWS_CA_BUNDLE", b.cfg.rclone, "--config", b.rcloneConf}, args...)...)
+}
+
+// usage is the command's peak RSS and CPU time: from /usr/bin/time, or
+// else the peak VmRSS sampled while it ran and its rusage CPU.
+func (t *timed) usage(sampledKiB int64) (maxRSSKiB int64, cpu time.Duration, err error) {
+	if t.file == "" {
+		ru, _ := t.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		if ru != nil {
+			cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+		return sampledKiB, cpu, nil
+	}
+	data, err := os.ReadFile(t.file)
+	if err != nil {
+		return 0, 0, err
+	}
+	// The last line: a failing command adds "Command exited..." before it.
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	var user, sys float64
+	if _, err := fmt.Sscanf(lines[len(lines)-1], "%d %f %f", &maxRSSKiB, &user, &sys); err != nil {
+		return 0, 0, fmt.Errorf("/usr/bin/time wrote %q: %w", data, err)
+	}
+	return maxRSSKiB, time.Duration((user + sys) * float64(time.Second)), nil
+}
+
+// run starts the command and samples its RSS (used without /usr/bin/time).
+func (t *timed) start() (*rssSampler, error) {
+	if err := t.cmd.Start(); err != nil {
+		return nil, err
+	}
+	return sampleRSS(t.cmd.Process.Pid, 50*time.Millisecond), nil
 }
 
 // runPipeline times the whole pipeline on a data set, from a clean
@@ -67,26 +106,43 @@ func (b *bench) runPipeline(ctx context.Context, d dataset, destBucket string) (
 
 	start := time.Now()
 	cp := b.rclone("copy", "vgw:"+d.bucket, dir)
-	if out, err := cp.CombinedOutput(); err != nil {
+	out := &limitedBuffer{max: 8 << 10}
+	cp.cmd.Stdout, cp.cmd.Stderr = out, out
+	sampler, err := cp.start()
+	if err != nil {
+		return m, fmt.Errorf("rclone copy: %w", err)
+	}
+	err = cp.cmd.Wait()
+	copySampled := sampler.done()
+	if err != nil {
 		return m, fmt.Errorf("rclone copy: %w\n%s", err, out)
 	}
-	copyRSS, copyCPU := usage(cp)
 
-	tar := exec.Command("tar", "-C", dir, "-cf", "-", ".")
-	gz := exec.Command("gzip", "-6")
+	tar := b.timed("tar", "-C", dir, "-cf", "-", ".")
+	gz := b.timed("gzip", "-6")
 	rcat := b.rclone("rcat", "vgw:"+destBucket+"/backup.tar.gz")
-	if err := pipe(tar, gz, rcat); err != nil {
+	samples, err := pipe(tar, gz, rcat)
+	if err != nil {
 		return m, err
 	}
 	m.wall = time.Since(start)
 	vgw1, _ := cpuTime(b.peers.procs["versitygw"].pid())
 	m.peerCPU = vgw1 - vgw0
 
-	rcatRSS, rcatCPU := usage(rcat)
-	_, tarCPU := usage(tar)
-	_, gzCPU := usage(gz)
-	m.peakRSSKiB = max(copyRSS, rcatRSS)
-	m.cpu = copyCPU + rcatCPU + tarCPU + gzCPU
+	for i, t := range []*timed{cp, tar, gz, rcat} {
+		sampled := copySampled
+		if i > 0 {
+			sampled = samples[i-1]
+		}
+		rss, cpu, err := t.usage(sampled)
+		if err != nil {
+			return m, err
+		}
+		m.cpu += cpu
+		if t == cp || t == rcat { // the rclone processes
+			m.peakRSSKiB = max(m.peakRSSKiB, rss)
+		}
+	}
 
 	head, err := b.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(destBucket), Key: aws.String("backup.tar.gz")})
 	if err != nil {
@@ -96,45 +152,53 @@ func (b *bench) runPipeline(ctx context.Context, d dataset, destBucket string) (
 	return m, nil
 }
 
-// pipe runs first | second | third and waits for all three.
-func pipe(cmds ...*exec.Cmd) error {
+// pipe runs first | second | third, waits for all, and returns the peak
+// VmRSS sampled of each.
+func pipe(cmds ...*timed) ([]int64, error) {
 	var closeAfterStart []*os.File
 	for i := 0; i+1 < len(cmds); i++ {
 		r, w, err := os.Pipe()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		cmds[i].Stdout, cmds[i+1].Stdin = w, r
+		cmds[i].cmd.Stdout, cmds[i+1].cmd.Stdin = w, r
 		closeAfterStart = append(closeAfterStart, r, w)
 	}
 	var stderr []*limitedBuffer
 	for _, c := range cmds {
 		buf := &limitedBuffer{max: 8 << 10}
-		c.Stderr = buf
+		c.cmd.Stderr = buf
 		stderr = append(stderr, buf)
 	}
+	var samplers []*rssSampler
 	for i, c := range cmds {
-		if err := c.Start(); err != nil {
+		s, err := c.start()
+		if err != nil {
 			for _, f := range closeAfterStart {
 				f.Close()
 			}
-			for _, started := range cmds[:i] {
-				_ = started.Process.Kill()
-				_ = started.Wait()
+			for j, started := range cmds[:i] {
+				_ = started.cmd.Process.Kill()
+				_ = started.cmd.Wait()
+				samplers[j].done()
 			}
-			return fmt.Errorf("start %s: %w", c.Path, err)
+			return nil, fmt.Errorf("start %s: %w", c.cmd.Args, err)
 		}
+		samplers = append(samplers, s)
 	}
 	for _, f := range closeAfterStart {
 		f.Close()
 	}
 	var first error
+	peaks := make([]int64, len(cmds))
 	for i, c := range cmds {
-		if err := c.Wait(); err != nil && first == nil {
-			first = fmt.Errorf("%s: %w\n%s", c.Args, err, stderr[i].String())
+		err := c.cmd.Wait()
+		peaks[i] = samplers[i].done()
+		if err != nil && first == nil {
+			first = fmt.Errorf("%s: %w\n%s", c.cmd.Args, err, stderr[i].String())
 		}
 	}
-	return first
+	return peaks, first
 }
 
 // limitedBuffer keeps the first max bytes of a stream (stderr for errors).

@@ -13,9 +13,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,6 +42,8 @@ type bench struct {
 	product    *product
 	s3         *s3.Client
 	rcloneConf string
+	timeBin    string // /usr/bin/time, "" when missing
+	timedSeq   atomic.Int64
 	env        envInfo
 	seeded     []string
 	results    []measurement
@@ -83,7 +87,7 @@ func parseFlags(args []string) (config, error) {
 	fl.StringVar(&c.rclone, "rclone", "rclone", "the rclone binary of the baseline")
 	fl.StringVar(&c.state, "state", "", "work folder (default: a new temporary folder, removed at the end)")
 	fl.StringVar(&c.out, "out", "", "also write the report as Markdown to this file")
-	fl.StringVar(&c.profile, "profile", "", "record a CPU profile (perf) of the worker and the peers during one extra run per data set into this folder")
+	fl.StringVar(&c.profile, "profile", "", "record a CPU profile (perf) of the worker and the peers during one extra run per data set into this folder, then count the source's requests and the worker's Go heap in one more run each")
 	fl.IntVar(&c.runs, "runs", 2, "runs per data set and tool")
 	fl.IntVar(&c.largeCount, "large-count", 64, "objects in the large data set")
 	fl.Int64Var(&c.largeSize, "large-size", 16<<20, "bytes per object of the large data set")
@@ -133,6 +137,11 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 	b := &bench{cfg: cfg, env: collectEnv(cfg)}
+	if path, err := exec.LookPath("/usr/bin/time"); err == nil {
+		b.timeBin = path
+	} else {
+		b.note("/usr/bin/time is not installed (apt-get install -y time): the pipeline's peak RSS is VmRSS sampled every 50 ms")
+	}
 	progress("nproc %d, load average %s; work folder %s", b.env.nproc, b.env.loadStart, cfg.state)
 
 	if b.peers, err = startPeers(ctx, cfg.state, filepath.Join(cfg.shared, "bin"), cfg.pgRoot); err != nil {
@@ -234,10 +243,15 @@ func (b *bench) measure(ctx context.Context, s3Proxy, driveProxy *countingProxy)
 			}
 		}
 	}
-	if b.cfg.skipPause {
-		return nil
+	if !b.cfg.skipPause {
+		if err := b.measurePauses(ctx, large, srcLarge, s3Proxy, driveProxy); err != nil {
+			return err
+		}
 	}
-	return b.measurePauses(ctx, large, srcLarge, s3Proxy, driveProxy)
+	if b.cfg.profile != "" {
+		return b.diagnose(ctx, []dataset{large, small}, dst, s3Proxy)
+	}
+	return nil
 }
 
 func (b *bench) measurePauses(ctx context.Context, large dataset, srcLarge string, s3Proxy, driveProxy *countingProxy) error {

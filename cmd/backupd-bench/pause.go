@@ -152,6 +152,7 @@ func countDrive(r *pauseResult, calls []proxyCall) {
 		}
 	}
 	r.archiveReceived = bySession[archiveSession]
+	r.reuploaded = twice(seen, "chunk")
 	r.otherBytes = r.totalReceived - r.archiveReceived
 }
 

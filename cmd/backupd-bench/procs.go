@@ -192,13 +192,17 @@ func cpuTime(pid int) (time.Duration, error) {
 	return time.Duration(u+st) * time.Second / clockTicks, nil
 }
 
-// rssSampler samples VmRSS of a process until stopped and keeps the max.
+// rssSampler samples a process's memory until stopped and keeps the
+// sample with the largest VmRSS, split into anonymous memory (heap, stacks)
+// and file-backed pages (mostly the binary's own code).
 type rssSampler struct {
 	pid  int
 	stop chan struct{}
 	wg   sync.WaitGroup
-	max  int64 // KiB
+	peak memSample
 }
+
+type memSample struct{ rss, anon, file int64 } // KiB
 
 func sampleRSS(pid int, every time.Duration) *rssSampler {
 	s := &rssSampler{pid: pid, stop: make(chan struct{})}
@@ -208,8 +212,8 @@ func sampleRSS(pid int, every time.Duration) *rssSampler {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			if kib, err := procStatusKiB(pid, "VmRSS"); err == nil && kib > s.max {
-				s.max = kib
+			if m, err := readMem(pid); err == nil && m.rss > s.peak.rss {
+				s.peak = m
 			}
 			select {
 			case <-s.stop:
@@ -221,11 +225,39 @@ func sampleRSS(pid int, every time.Duration) *rssSampler {
 	return s
 }
 
+func readMem(pid int) (memSample, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return memSample{}, err
+	}
+	var m memSample
+	for _, line := range strings.Split(string(b), "\n") {
+		name, rest, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) == 0 {
+			continue
+		}
+		n, _ := strconv.ParseInt(f[0], 10, 64)
+		switch name {
+		case "VmRSS":
+			m.rss = n
+		case "RssAnon":
+			m.anon = n
+		case "RssFile":
+			m.file = n
+		}
+	}
+	return m, nil
+}
+
 // done stops sampling and returns the largest VmRSS seen, in KiB.
 func (s *rssSampler) done() int64 {
 	close(s.stop)
 	s.wg.Wait()
-	return s.max
+	return s.peak.rss
 }
 
 // loadAverage is the 1-minute load average.

@@ -99,11 +99,11 @@ func startProduct(ctx context.Context, bin, dir string, pe *peers, googleBase st
 
 // startWorker replaces the worker process with a fresh one, so each data
 // set is measured from a new process.
-func (p *product) startWorker() error {
+func (p *product) startWorker(extraEnv ...string) error {
 	p.stopWorker()
 	p.workers++
 	name := fmt.Sprintf("backupd-worker-%d", p.workers)
-	env := append(append([]string{}, p.env...), "BACKUPD_WORKER_ID=bench-"+name)
+	env := append(append(append([]string{}, p.env...), "BACKUPD_WORKER_ID=bench-"+name), extraEnv...)
 	w, err := startChild(name, filepath.Join(p.dir, "logs"), env, p.bin, "worker")
 	if err != nil {
 		return err

@@ -68,7 +68,12 @@ func (b *bench) profileRun(ctx context.Context, d dataset, t backupdTarget) erro
 			fmt.Fprintf(&blk, "%s: perf report failed: %v\n", name, err)
 			continue
 		}
-		fmt.Fprintf(&blk, "\nhottest functions of %s (pid %d), self time:\n%s", name, pid, top)
+		fmt.Fprintf(&blk, "\nhottest functions of %s (pid %d), share of its own samples, self time:\n%s", name, pid, top)
+		if name == "worker" {
+			if inc, err := perfInclusive(data, pid, 24); err == nil {
+				fmt.Fprintf(&blk, "\nwhere the worker's time goes, inclusive (its own code, the SDK calls, GC):\n%s", inc)
+			}
+		}
 	}
 	fmt.Fprintf(&blk, "\n(perf data: %s; perf report -i FILE --no-children --sort sym)", data)
 	b.profiles = append(b.profiles, blk.String())
@@ -78,7 +83,7 @@ func (b *bench) profileRun(ctx context.Context, d dataset, t backupdTarget) erro
 
 // perfTop is the n hottest symbols of one process by self time.
 func perfTop(data string, pid, n int) (string, error) {
-	out, err := exec.Command("perf", "report", "-i", data, "--stdio", "--no-children", "--pid", strconv.Itoa(pid),
+	out, err := exec.Command("perf", "report", "-i", data, "--stdio", "--no-children", "--pid", strconv.Itoa(pid), "--percentage", "relative",
 		"--sort", "dso,sym", "-g", "none", "--percent-limit", "0.5").Output()
 	if err != nil {
 		return "", err
@@ -89,6 +94,35 @@ func perfTop(data string, pid, n int) (string, error) {
 			continue
 		}
 		lines = append(lines, "  "+strings.TrimSpace(l))
+		if len(lines) == n {
+			break
+		}
+	}
+	return strings.Join(lines, "\n") + "\n", nil
+}
+
+// inclusiveFrames are the frames that say where a worker's time goes.
+var inclusiveFrames = []string{"backupd/", "(*Client).invokeOperation", "runtime.gcBgMarkWorker",
+	"runtime.mallocgc", "sha256.(*Digest).Write", "compress/gzip.(*Writer).Write", "crc32.Update"}
+
+// perfInclusive lists the n heaviest frames of interest, children included.
+func perfInclusive(data string, pid, n int) (string, error) {
+	out, err := exec.Command("perf", "report", "-i", data, "--stdio", "--children", "--pid", strconv.Itoa(pid), "--percentage", "relative",
+		"--sort", "sym", "-g", "none", "--percent-limit", "2").Output()
+	if err != nil {
+		return "", err
+	}
+	var lines []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "#") {
+			continue
+		}
+		for _, f := range inclusiveFrames {
+			if strings.Contains(l, f) {
+				lines = append(lines, "  "+strings.TrimSpace(l))
+				break
+			}
+		}
 		if len(lines) == n {
 			break
 		}

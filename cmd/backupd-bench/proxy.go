@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 // countingProxy sits in front of a peer and counts the request body bytes
@@ -23,6 +24,7 @@ type countingProxy struct {
 	ln    net.Listener
 	mu    sync.Mutex
 	calls []*proxyCall
+	conns atomic.Int64 // TCP connections clients opened to the proxy
 }
 
 type proxyCall struct {
@@ -80,6 +82,11 @@ func startCountingProxy(target string) (*countingProxy, error) {
 		}
 		rp.ServeHTTP(w, r)
 	})}
+	p.srv.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			p.conns.Add(1)
+		}
+	}
 	go func() { _ = p.srv.Serve(ln) }()
 	return p, nil
 }
@@ -101,6 +108,7 @@ func (p *countingProxy) reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls = nil
+	p.conns.Store(0)
 }
 
 // uploadedBytes sums request bodies of PUT and POST calls.

@@ -18,6 +18,8 @@ type measurement struct {
 	inner       time.Duration // backupd: the executor's own started→finished
 	peakRSSKiB  int64         // VmHWM (backupd worker) or ru_maxrss (rclone)
 	sampledKiB  int64         // largest VmRSS sampled (backupd)
+	sampledAnon int64         // of which anonymous (heap, stacks), KiB
+	sampledFile int64         // of which file-backed (the binary's code), KiB
 	cpu         time.Duration // user+system CPU of the tool's processes
 	peerCPU     time.Duration // versitygw's CPU during the run
 	archiveSize int64
@@ -64,6 +66,7 @@ func (b *bench) runBackupd(ctx context.Context, d dataset, t backupdTarget) (mea
 	op, err := b.waitOperation(ctx, id, 100*time.Millisecond, "completed")
 	m.wall = time.Since(start)
 	m.sampledKiB = sampler.done()
+	m.sampledAnon, m.sampledFile = sampler.peak.anon, sampler.peak.file
 	if err != nil {
 		return m, err
 	}
