@@ -39,6 +39,14 @@ describe('ApiClient.request', () => {
     expect(header(calls[0], 'X-CSRF-Token')).toBe('tok/en')
   })
 
+  it('marks polling requests so they do not count as activity', async () => {
+    const { client, calls } = fakeServer(200, { lines: [], last_seq: 0 })
+    await client.logs('op1', 5, 1000, true)
+    await client.operation('op1')
+    expect(header(calls[0], 'X-Backupd-Poll')).toBe('1')
+    expect(header(calls[1], 'X-Backupd-Poll')).toBeUndefined()
+  })
+
   it('does not send the CSRF header on GET', async () => {
     const { client, calls } = fakeServer(200, { items: [] })
     await client.connections('source')

@@ -24,6 +24,9 @@ import type {
 
 export const CSRF_COOKIE = 'backupd_csrf'
 export const CSRF_HEADER = 'X-CSRF-Token'
+/** Marks requests the UI makes by itself (polling): they do not count as
+ * activity, so an idle tab still reaches the session's idle timeout. */
+export const POLL_HEADER = 'X-Backupd-Poll'
 
 /** An error answer of the API, or a network failure (status 0). */
 export class ApiError extends Error implements ApiErrorBody {
@@ -74,6 +77,8 @@ export interface RequestOptions {
   /** Public endpoints (login, reset) answer 401 for bad credentials: do not
    * treat that as a lost session. */
   public?: boolean
+  /** Sent by a timer, not by the user (see POLL_HEADER). */
+  poll?: boolean
   signal?: AbortSignal
 }
 
@@ -117,6 +122,7 @@ export class ApiClient {
   async request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
     const method = (opts.method ?? 'GET').toUpperCase()
     const headers: Record<string, string> = { Accept: 'application/json' }
+    if (opts.poll) headers[POLL_HEADER] = '1'
     if (STATE_CHANGING.has(method)) {
       const token = readCookie(this.deps.cookies(), CSRF_COOKIE) || this.csrfToken
       if (token) headers[CSRF_HEADER] = token
@@ -189,8 +195,9 @@ export class ApiClient {
   // --- operations ---
   startBackup = (source_id: string, destination_id: string) =>
     this.request<{ id: string }>('/api/backups', { method: 'POST', body: { source_id, destination_id } })
-  operations = (f: Partial<OperationFilters>) =>
+  operations = (f: Partial<OperationFilters>, poll = false) =>
     this.request<OperationPage>('/api/operations', {
+      poll,
       query: {
         status: f.status,
         kind: f.kind,
@@ -201,9 +208,9 @@ export class ApiClient {
         per_page: f.per_page,
       },
     })
-  operation = (id: string) => this.request<Operation>(`/api/operations/${enc(id)}`)
-  logs = (id: string, after: number, limit = 1000) =>
-    this.request<LogPage>(`/api/operations/${enc(id)}/logs`, { query: { after, limit } })
+  operation = (id: string, poll = false) => this.request<Operation>(`/api/operations/${enc(id)}`, { poll })
+  logs = (id: string, after: number, limit = 1000, poll = false) =>
+    this.request<LogPage>(`/api/operations/${enc(id)}/logs`, { query: { after, limit }, poll })
   act = (id: string, action: OperationAction) =>
     this.request<Operation>(`/api/operations/${enc(id)}/${action}`, { method: 'POST' })
   manifest = (id: string) => this.request<Manifest>(`/api/operations/${enc(id)}/manifest`)

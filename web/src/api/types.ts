@@ -283,6 +283,10 @@ export interface Preflight {
   bytes: number
   estimated_seconds: number
   same_as_original: boolean
+  /** How estimated_seconds was reckoned, in words. */
+  estimate_basis?: string
+  /** Where the restore writes, in words. */
+  target?: string
 }
 
 /** The manifest stored beside an archive. Its exact shape belongs to the

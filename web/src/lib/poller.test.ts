@@ -9,14 +9,16 @@ const op = (status: OperationStatus) => ({ id: 'op1', status }) as Operation
 function setup(interval = 10_000) {
   const server = { status: 'running' as OperationStatus, lines: [] as LogLine[], fail: false }
   const calls: string[] = []
+  const polls: boolean[] = []
   const timers: { fn: () => void; ms: number }[] = []
   const seen: LogLine[] = []
   const live: boolean[] = []
   const errors: (Error | undefined)[] = []
   const poller = new OperationPoller(
     {
-      fetchOperation: async () => {
+      fetchOperation: async (poll) => {
         calls.push('op')
+        polls.push(poll)
         if (server.fail) throw new Error('network down')
         return op(server.status)
       },
@@ -48,7 +50,7 @@ function setup(interval = 10_000) {
     await flush()
     return t.ms
   }
-  return { server, calls, timers, seen, live, errors, poller, runTimer }
+  return { server, calls, polls, timers, seen, live, errors, poller, runTimer }
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0))
@@ -121,6 +123,16 @@ describe('OperationPoller', () => {
     await flush()
     expect(s.calls.filter((c) => c === 'op')).toHaveLength(2)
     expect(s.timers).toHaveLength(1)
+  })
+
+  it('marks every fetch after the first as a poll (not user activity)', async () => {
+    const s = setup()
+    s.poller.start()
+    await flush()
+    await s.runTimer()
+    s.poller.refresh()
+    await flush()
+    expect(s.polls).toEqual([false, true, true])
   })
 
   it('does nothing after stop', async () => {

@@ -10,8 +10,9 @@ export const LOG_PAGE = 1000
 export const FINAL_CHECK_MS = 1500
 
 export interface PollerDeps {
-  fetchOperation: () => Promise<Operation>
-  fetchLogs: (after: number, limit: number) => Promise<LogPage>
+  /** poll is false for the first fetch (the user opened the page), true after. */
+  fetchOperation: (poll: boolean) => Promise<Operation>
+  fetchLogs: (after: number, limit: number, poll: boolean) => Promise<LogPage>
   onOperation: (op: Operation) => void
   onLines: (lines: LogLine[]) => void
   onLive: (live: boolean) => void
@@ -26,6 +27,7 @@ export class OperationPoller {
   private running = false
   private again = false
   private stopped = true
+  private ticks = 0
   private readonly deps: PollerDeps
   private readonly intervalMs: number
 
@@ -66,14 +68,15 @@ export class OperationPoller {
     this.again = false
     this.deps.clearTimer(this.timer)
     let next = this.intervalMs
+    const poll = this.ticks++ > 0
     try {
-      const op = await this.deps.fetchOperation()
+      const op = await this.deps.fetchOperation(poll)
       if (this.stopped) return
       this.deps.onOperation(op)
       this.deps.onError(undefined)
       let fresh = 0
       for (;;) {
-        const page = await this.deps.fetchLogs(this.lastSeq, LOG_PAGE)
+        const page = await this.deps.fetchLogs(this.lastSeq, LOG_PAGE, poll)
         if (this.stopped) return
         const lines = (page?.lines ?? []).filter((l) => l.seq > this.lastSeq)
         if (lines.length) {

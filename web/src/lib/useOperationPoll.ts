@@ -16,8 +16,8 @@ export function useOperationPoll(id: string, pollSeconds: number) {
   useEffect(() => {
     const p = new OperationPoller(
       {
-        fetchOperation: () => api.operation(id),
-        fetchLogs: (after, limit) => api.logs(id, after, limit),
+        fetchOperation: (poll) => api.operation(id, poll),
+        fetchLogs: (after, limit, poll) => api.logs(id, after, limit, poll),
         onOperation: setOp,
         onLines: (lines) => setBuffer((b) => appendLines(b, lines)),
         onLive: setLive,

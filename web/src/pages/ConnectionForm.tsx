@@ -10,7 +10,7 @@ import { FormError, SubmitButton, TextField, type FieldErrors } from '../compone
 import { Icon, serviceIcon } from '../components/Icon'
 import { ErrorPanel, PageHeader, SkeletonCard } from '../components/States'
 import { useToast } from '../components/Toasts'
-import { formatDateTime } from '../lib/format'
+import { formatBytes, formatDateTime } from '../lib/format'
 import { serviceLabel, useKinds } from '../lib/kinds'
 import { Link, useNavigate, useSearchParams } from '../lib/router'
 import { useNow } from '../lib/useAsync'
@@ -28,9 +28,21 @@ export function ConnectionFormPage({ id }: { id?: string }) {
     api.connection(id).then(setConn, (e) => setLoadError(e instanceof Error ? e.message : String(e)))
   }, [id])
 
+  // A failed reconnect comes back to /connections/new with the connection's
+  // id: show the error on that connection's page instead.
+  const navigate = useNavigate()
+  const reconnectOf = !id ? params.get('connection_id') : null
+  useEffect(() => {
+    if (!reconnectOf) return
+    const q = new URLSearchParams()
+    const error = params.get('error')
+    if (error) q.set('error', error)
+    navigate(`/connections/${encodeURIComponent(reconnectOf)}${q.size ? `?${q}` : ''}`, { replace: true })
+  }, [reconnectOf, params, navigate])
+
   // The Google consent flow comes back here with ?connected=1 or ?error=...
   useEffect(() => {
-    if (announced.current) return
+    if (announced.current || reconnectOf) return
     const connected = params.get('connected')
     const error = params.get('error')
     if (!connected && !error) return
@@ -42,7 +54,7 @@ export function ConnectionFormPage({ id }: { id?: string }) {
     rest.delete('error')
     const qs = rest.toString()
     setParams(qs ? `?${qs}` : '', { replace: true })
-  }, [params, setParams, toast])
+  }, [params, setParams, toast, reconnectOf])
 
   if (kindsError || loadError) return <ErrorPanel message={loadError || kindsError!.message} />
   if (!kinds || (id && !conn)) {
@@ -337,9 +349,17 @@ function Managed({ label, value }: { label: string; value?: string }) {
   return (
     <>
       <dt>{label}</dt>
-      <dd className="break">{value || '—'}</dd>
+      <dd className="break">{displayValue(label, value)}</dd>
     </>
   )
+}
+
+/** Times and byte counts from the server's details, readable. */
+export function displayValue(label: string, value?: string): string {
+  if (!value) return '—'
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value) && !Number.isNaN(Date.parse(value))) return formatDateTime(value)
+  if (/quota|bytes|size/i.test(label) && /^\d+$/.test(value)) return formatBytes(Number(value))
+  return value
 }
 
 function sentence(key: string): string {

@@ -1,4 +1,4 @@
-import { useEffect } from 'react'
+import { useEffect, useRef } from 'react'
 import { api } from '../api/client'
 import { TERMINAL_STATUSES, type Connection, type OperationStatus } from '../api/types'
 import { useBackupNow } from '../components/BackupNow'
@@ -21,7 +21,8 @@ const stats: { status: OperationStatus; label: string; tone: string }[] = [
 
 export function DashboardPage() {
   const conns = useAsync(() => api.connections(), [])
-  const ops = useAsync(() => api.operations({ page: 1, per_page: 8 }), [])
+  const polling = useRef(false)
+  const ops = useAsync(() => api.operations({ page: 1, per_page: 8 }, polling.current), [])
   const { pollSeconds } = useSession()
   const now = useNow(15_000)
   const backupNow = useBackupNow()
@@ -31,7 +32,10 @@ export function DashboardPage() {
   const reloadOps = ops.reload
   useEffect(() => {
     if (!moving) return
-    const t = window.setInterval(() => void reloadOps(), pollSeconds * 1000)
+    const t = window.setInterval(() => {
+      polling.current = true
+      void reloadOps().finally(() => (polling.current = false))
+    }, pollSeconds * 1000)
     return () => window.clearInterval(t)
   }, [moving, pollSeconds, reloadOps])
 

@@ -1,6 +1,6 @@
 // All operations, newest first, filtered by the URL query (so filters
 // survive paging and reloads), with totals per status.
-import { useEffect, useMemo } from 'react'
+import { useEffect, useMemo, useRef } from 'react'
 import { api } from '../api/client'
 import { OPERATION_STATUSES, TERMINAL_STATUSES, type OperationFilters, type OperationStatus } from '../api/types'
 import { Icon } from '../components/Icon'
@@ -19,7 +19,8 @@ export function HistoryPage() {
   const [params, setParams] = useSearchParams()
   const filters = useMemo(() => parseFilters(params), [params])
   const key = filtersToQuery(filters)
-  const ops = useAsync(() => api.operations(filters), [key])
+  const polling = useRef(false)
+  const ops = useAsync(() => api.operations(filters, polling.current), [key])
   const sources = useAsync(() => api.connections('source'), [])
   const { pollSeconds } = useSession()
   const now = useNow(10_000)
@@ -31,7 +32,10 @@ export function HistoryPage() {
   const reload = ops.reload
   useEffect(() => {
     if (!moving) return
-    const t = window.setInterval(() => void reload(), pollSeconds * 1000)
+    const t = window.setInterval(() => {
+      polling.current = true
+      void reload().finally(() => (polling.current = false))
+    }, pollSeconds * 1000)
     return () => window.clearInterval(t)
   }, [moving, pollSeconds, reload])
 

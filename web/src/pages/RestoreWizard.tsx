@@ -524,6 +524,11 @@ function PreflightView({ p, service }: { p: Preflight; service: Service }) {
   const sample = service === 'mongodb' ? (p.collections_existing ?? p.existing_sample ?? []) : (p.existing_sample ?? [])
   return (
     <div className="stack" data-testid="restore-preflight" data-writable={p.writable ? 'true' : 'false'}>
+      {p.target && (
+        <p className="muted" data-testid="preflight-target">
+          Writes to <strong style={{ color: 'var(--text)' }}>{p.target}</strong>
+        </p>
+      )}
       <div className="check-item" data-testid="preflight-writable">
         <span className={`mark ${p.writable ? 'ok' : 'bad'}`}>
           <Icon name={p.writable ? 'check' : 'x'} size={13} />
@@ -585,6 +590,7 @@ function PreflightView({ p, service }: { p: Preflight; service: Service }) {
           </div>
         </div>
       </div>
+      {p.estimate_basis && <p className="muted small">Estimate: {p.estimate_basis}</p>}
     </div>
   )
 }
