@@ -106,7 +106,7 @@ func (w *Worker) backupParams(ctx context.Context, j *job, oplog *OpLog) (archiv
 		Source: source, Destination: dest, Journal: journal, Logger: log,
 		Progress: meter.update, Control: stopAdapter{j.control}, Resume: resume,
 		OperationID: op.ID, SourceID: src.ID, SourceName: src.Name, SourceKind: src.Kind,
-		ArchiveName: ArchiveName(src.Name, op), StartedAt: op.StartedAt,
+		ArchiveName: ArchiveName(src.Name, op), StartedAt: op.StartedAt, TempDir: w.conns.SpoolDir,
 	}, nil
 }
 

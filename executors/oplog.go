@@ -86,7 +86,7 @@ func (l *OpLog) Add(level, msg string) {
 	l.seq++
 	l.lines = append(l.lines, domain.LogLine{Seq: l.seq, At: time.Now().UTC(), Level: level, Message: msg})
 	l.batchBytes += len(msg) + 64
-	full := l.batchBytes >= maxBatchBytes
+	full := l.batchBytes >= maxBatchBytes || l.lastSent.IsZero()
 	l.mu.Unlock()
 	if full {
 		l.nudge()

@@ -126,6 +126,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.jobsCtx = jobsCtx
 	w.mu.Unlock()
 
+	prepareSpool(w.conns.SpoolDir, w.logger)
 	go w.reap(ctx)
 	w.logger.Info("worker started", "max_jobs", w.cfg.MaxJobs)
 	err = router.Run(ctx)

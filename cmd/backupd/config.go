@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"backupd/httpapi"
 )
 
 // Config is read from the environment (BACKUPD_*); see README.md.
@@ -24,6 +26,12 @@ type Config struct {
 
 	IdleTimeout  time.Duration
 	PollInterval time.Duration
+	// SecureCookies: nil means automatic (Secure when served over https).
+	SecureCookies  *bool
+	LoginIPLimit   httpapi.RateLimit // zero: the server's default
+	ForgotIPLimit  httpapi.RateLimit
+	ProxyHeader    string   // e.g. X-Forwarded-For, trusted only from TrustedProxies
+	TrustedProxies []string // addresses or CIDRs of the reverse proxies
 
 	SMTPHost, SMTPUser, SMTPPassword, SMTPFrom string
 	SMTPPort                                   int
@@ -106,6 +114,38 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		LogFormat:          str("BACKUPD_LOG_FORMAT", "text"),
 	}
 	c.SpoolDir = str("BACKUPD_SPOOL_DIR", filepath.Join(c.DataDir, "spool"))
+	switch v := strings.ToLower(str("BACKUPD_SECURE_COOKIES", "auto")); v {
+	case "auto":
+	case "true", "false":
+		b := v == "true"
+		c.SecureCookies = &b
+	default:
+		errs = append(errs, fmt.Errorf("BACKUPD_SECURE_COOKIES: %q is not auto, true or false", v))
+	}
+	limit := func(name string) httpapi.RateLimit {
+		v := getenv(name)
+		if v == "" {
+			return httpapi.RateLimit{}
+		}
+		r, err := httpapi.ParseRateLimit(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w (write it like 20/15m)", name, err))
+		}
+		return r
+	}
+	c.LoginIPLimit = limit("BACKUPD_LOGIN_IP_LIMIT")
+	c.ForgotIPLimit = limit("BACKUPD_FORGOT_IP_LIMIT")
+	c.ProxyHeader = str("BACKUPD_PROXY_HEADER", "")
+	if v := str("BACKUPD_TRUSTED_PROXIES", ""); v != "" {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.TrustedProxies = append(c.TrustedProxies, p)
+			}
+		}
+	}
+	if c.ProxyHeader != "" && len(c.TrustedProxies) == 0 {
+		errs = append(errs, errors.New("BACKUPD_PROXY_HEADER: also set BACKUPD_TRUSTED_PROXIES, or any client could choose its own address"))
+	}
 	// One base URL points all three Google endpoints at one host (the
 	// drive-emulator in tests); each can also be set on its own.
 	base := strings.TrimRight(str("BACKUPD_GOOGLE_BASE_URL", ""), "/")

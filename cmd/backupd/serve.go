@@ -42,6 +42,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, args []string) 
 	}
 	server, err := httpapi.New(httpapi.Config{
 		PublicURL: cfg.PublicURL, IdleTimeout: cfg.IdleTimeout, PollIntervalSeconds: int(cfg.PollInterval / time.Second),
+		SecureCookies: cfg.SecureCookies, LoginThrottle: cfg.LoginIPLimit, ForgotThrottle: cfg.ForgotIPLimit,
+		ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies,
 		Google: cfg.googleApp(),
 	}, httpapi.Deps{
 		Pool: a.pool, Commands: a.commands, Queries: a.queries, Projections: runner,
@@ -121,4 +123,3 @@ func migrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	logger.Info("database is up to date")
 	return nil
 }
-

@@ -43,6 +43,10 @@ type BackupParams struct {
 	// source (which may take a listing pass).
 	Estimate *Estimate
 
+	// TempDir holds the manifest while it is built (default os.TempDir());
+	// the worker points it at its spool folder, which it sweeps at start.
+	TempDir string
+
 	CompressWorkers  int   // default runtime.NumCPU()
 	CompressionLevel int   // gzip level 1..9; default 6
 	BlockSize        int   // tar bytes per gzip member; default 1 MiB
@@ -347,7 +351,7 @@ func (b *backupRun) buildManifest(ctx context.Context, entries int64) (*builtMan
 		PathPrefix:    newNamer(b.info.PathPrefix, "", nil).prefix,
 		EntrySuffix:   b.info.EntrySuffix,
 	}
-	return buildManifest(ctx, p.Journal, header, entries, b.log)
+	return buildManifest(ctx, p.Journal, header, entries, p.TempDir, b.log)
 }
 
 // recordStart records where a fresh backup starts, with the upload's state:

@@ -36,7 +36,11 @@ type rewind struct {
 // buildManifest replays the journal — resolving rewinds, since a worker
 // that died may have recorded entries past the checkpoint the next one
 // resumed from — into a temporary file, never holding all entries.
-func buildManifest(ctx context.Context, j Journal, header ManifestHeader, expected int64, log *slog.Logger) (*builtManifest, error) {
+// ManifestTempPattern names the manifest's temporary file (a worker that
+// was killed leaves one behind; the worker sweeps old ones at start).
+const ManifestTempPattern = "backupd-manifest-*.part"
+
+func buildManifest(ctx context.Context, j Journal, header ManifestHeader, expected int64, tempDir string, log *slog.Logger) (*builtManifest, error) {
 	// Pass 1: where are the rewinds?
 	var rewinds []rewind
 	var ordinal int64
@@ -59,7 +63,7 @@ func buildManifest(ctx context.Context, j Journal, header ManifestHeader, expect
 		minAfter[k] = min(rewinds[k].entriesDone, minAfter[k+1])
 	}
 
-	f, err := os.CreateTemp("", "backupd-manifest-*.part")
+	f, err := os.CreateTemp(tempDir, ManifestTempPattern)
 	if err != nil {
 		return nil, fmt.Errorf("creating the manifest's temporary file: %w", err)
 	}

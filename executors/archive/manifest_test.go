@@ -25,7 +25,7 @@ func entriesRange(from, to int64, version string) []domain.ArchiveEntry {
 
 func buildFrom(t *testing.T, j *fakeJournal, expected int64) (*builtManifest, []ManifestEntry, error) {
 	t.Helper()
-	m, err := buildManifest(context.Background(), j, ManifestHeader{FormatVersion: 1, Format: "test/1"}, expected, slog.New(slog.DiscardHandler))
+	m, err := buildManifest(context.Background(), j, ManifestHeader{FormatVersion: 1, Format: "test/1"}, expected, t.TempDir(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, nil, err
 	}
