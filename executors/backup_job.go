@@ -37,7 +37,7 @@ func (w *Worker) runBackup(ctx context.Context, j *job, oplog *OpLog) {
 	case err == nil:
 		r := outcome.Result
 		log.Info(fmt.Sprintf("backup completed: %d %s, %s in, %s archive at %s (sha256 %s)",
-			r.ObjectCount, entriesNoun(op.Source.Kind), humanBytes(r.TotalBytes), humanBytes(r.ArchiveSize), r.ArchiveLocation, r.ArchiveSHA256))
+			r.ObjectCount, entriesNoun(op.Source.Kind), archive.HumanBytes(r.TotalBytes), archive.HumanBytes(r.ArchiveSize), r.ArchiveLocation, r.ArchiveSHA256))
 		oplog.Flush()
 		if _, err := w.cmds.CompleteBackup.Handle(cctx, commands.CompleteBackup{ID: op.ID, WorkerID: w.cfg.ID, Result: r}); err != nil {
 			w.logger.Error("cannot record the completed backup", "operation", op.ID, "error", err)
@@ -173,17 +173,4 @@ func entriesNoun(k domain.ConnectionKind) string {
 		return "collections"
 	}
 	return "objects"
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -102,7 +102,7 @@ func (w *Worker) prepareRestore(ctx context.Context, j *job, oplog *OpLog) (*res
 	}
 	m := run.manifest
 	log.Info(fmt.Sprintf("the manifest lists %d %s, %s, from %s (%s); archive %s, SHA-256 %s",
-		m.Totals.Entries, run.noun, humanBytes(m.Totals.Bytes), m.Source.Name, sourceWhat(m.ManifestHeader), humanBytes(m.Archive.Size), m.Archive.SHA256))
+		m.Totals.Entries, run.noun, archive.HumanBytes(m.Totals.Bytes), m.Source.Name, sourceWhat(m.ManifestHeader), archive.HumanBytes(m.Archive.Size), m.Archive.SHA256))
 
 	access, err := restoreTargetAccess(ctx, w.store, w.conns, req.Target)
 	if err != nil {
@@ -147,7 +147,7 @@ func conflictWords(kind domain.ConnectionKind, conflict string) string {
 // restoreAndVerify streams the archive into the target, then verifies.
 func (r *restoreRun) restoreAndVerify(ctx context.Context) (domain.RestoreReport, error) {
 	loc := archive.Location(r.req.Backup.ArchiveLocation)
-	r.log.Info(fmt.Sprintf("downloading and unpacking the archive as it arrives: %s (%s)", loc, humanBytes(r.req.Backup.ArchiveSize)))
+	r.log.Info(fmt.Sprintf("downloading and unpacking the archive as it arrives: %s (%s)", loc, archive.HumanBytes(r.req.Backup.ArchiveSize)))
 	rc, err := r.dest.Open(ctx, loc, 0)
 	if err != nil {
 		return domain.RestoreReport{}, fmt.Errorf("opening the archive %s: %w", loc, err)
@@ -168,7 +168,7 @@ func (r *restoreRun) restoreAndVerify(ctx context.Context) (domain.RestoreReport
 	}
 	restored, skipped := r.target.tally()
 	r.log.Info(fmt.Sprintf("all %d %s are restored (%d written, %d skipped); %s unpacked from %s of archive",
-		res.Entries, r.noun, restored, skipped, humanBytes(res.Bytes), humanBytes(res.ArchiveSize)))
+		res.Entries, r.noun, restored, skipped, archive.HumanBytes(res.Bytes), archive.HumanBytes(res.ArchiveSize)))
 
 	r.meter.setPhase("verifying")
 	r.meter.setCurrent("")

@@ -275,10 +275,10 @@ const (
 
 func estimateRestore(r *domain.BackupResult, bytes int64) (int64, string) {
 	rate := float64(defaultRestoreRate)
-	basis := fmt.Sprintf("assumes %s/s to restore, then as much again to verify", humanBytes(defaultRestoreRate))
+	basis := fmt.Sprintf("assumes %s/s to restore, then as much again to verify", archive.HumanBytes(defaultRestoreRate))
 	if d := r.FinishedAt.Sub(r.StartedAt).Seconds(); d >= 1 && r.TotalBytes > 0 {
 		rate = math.Min(math.Max(float64(r.TotalBytes)/d, minRestoreRate), maxRestoreRate)
-		basis = fmt.Sprintf("at the backup's own speed (%s/s, clamped to 1 MiB/s–500 MiB/s) to restore, then as much again to verify", humanBytes(int64(rate)))
+		basis = fmt.Sprintf("at the backup's own speed (%s/s, clamped to 1 MiB/s–500 MiB/s) to restore, then as much again to verify", archive.HumanBytes(int64(rate)))
 	}
 	return restoreSetup + int64(math.Ceil(2*float64(bytes)/rate)), basis
 }

@@ -62,7 +62,7 @@ func (m *restoreMeter) run(ctx context.Context) {
 		}
 		if done := m.entriesDone.Load(); time.Since(lastLog) >= restoreLogEvery && done != lastDone && *m.phase.Load() == "restoring" {
 			m.log.Info(fmt.Sprintf("%d of %d %s restored so far (%s of %s read from the archive)",
-				done, m.entriesTotal, m.noun, humanBytes(m.bytesRead.Load()), humanBytes(m.bytesTotal)))
+				done, m.entriesTotal, m.noun, archive.HumanBytes(m.bytesRead.Load()), archive.HumanBytes(m.bytesTotal)))
 			lastLog, lastDone = time.Now(), done
 		}
 	}

@@ -68,7 +68,7 @@ func (r *s3Restorer) restore(ctx context.Context, e archive.ExtractedEntry, cont
 	}
 	if e.Size > parallelObjectMax {
 		if e.Size >= largeObjectLog {
-			r.log.Info(fmt.Sprintf("restoring %s (%s)", e.Key, humanBytes(e.Size)))
+			r.log.Info(fmt.Sprintf("restoring %s (%s)", e.Key, archive.HumanBytes(e.Size)))
 		}
 		return r.write(ctx, e, content)
 	}

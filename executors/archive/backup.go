@@ -223,7 +223,7 @@ func (b *backupRun) run(ctx context.Context) (BackupOutcome, error) {
 			return BackupOutcome{}, b.failed(ctx, err)
 		}
 	}
-	b.log.Info(fmt.Sprintf("compressing as gzip (level %d) in %s blocks with %d workers", p.CompressionLevel, humanBytes(int64(p.BlockSize)), p.CompressWorkers))
+	b.log.Info(fmt.Sprintf("compressing as gzip (level %d) in %s blocks with %d workers", p.CompressionLevel, HumanBytes(int64(p.BlockSize)), p.CompressWorkers))
 
 	err = b.pipeline(ctx, start)
 	switch {
@@ -264,7 +264,7 @@ func (b *backupRun) estimateSize(ctx context.Context) {
 		return
 	}
 	b.estimate = Estimate{Entries: entries, Bytes: bytes}
-	b.log.Info(fmt.Sprintf("%s holds about %d %s, %s", what, entries, b.noun, humanBytes(bytes)))
+	b.log.Info(fmt.Sprintf("%s holds about %d %s, %s", what, entries, b.noun, HumanBytes(bytes)))
 }
 
 // pipeline runs listing, prefetch, tar writer, compression, upload and

@@ -28,12 +28,12 @@ func (b *backupRun) complete(ctx context.Context) (BackupOutcome, error) {
 	archive := &ManifestArchive{
 		Name: b.name, Location: string(loc), Size: u.compressed,
 		SHA256:      hex.EncodeToString(u.sha.Sum(nil)),
-		Compression: fmt.Sprintf("gzip, one member per %s of tar", humanBytes(int64(b.p.BlockSize))),
+		Compression: fmt.Sprintf("gzip, one member per %s of tar", HumanBytes(int64(b.p.BlockSize))),
 	}
 	elapsed := time.Since(b.started)
 	b.log.Info(fmt.Sprintf("archive %s complete: %d %s, %s of content, %s compressed, in %s (%s/s)",
-		b.name, m.header.Totals.Entries, b.noun, humanBytes(m.header.Totals.Bytes), humanBytes(u.compressed),
-		elapsed.Round(100*time.Millisecond), humanBytes(rate(u.last.TarOffset, elapsed))))
+		b.name, m.header.Totals.Entries, b.noun, HumanBytes(m.header.Totals.Bytes), HumanBytes(u.compressed),
+		elapsed.Round(100*time.Millisecond), HumanBytes(rate(u.last.TarOffset, elapsed))))
 	b.log.Info(fmt.Sprintf("archive SHA-256 %s", archive.SHA256))
 
 	r, size, err := m.open(archive)
@@ -46,7 +46,7 @@ func (b *backupRun) complete(ctx context.Context) (BackupOutcome, error) {
 	if err != nil {
 		return BackupOutcome{}, b.orphanArchive(ctx, loc, fmt.Errorf("storing the manifest beside the archive: %w", err))
 	}
-	b.log.Info(fmt.Sprintf("manifest stored beside the archive (%s)", humanBytes(size)))
+	b.log.Info(fmt.Sprintf("manifest stored beside the archive (%s)", HumanBytes(size)))
 
 	hdr := m.header
 	hdr.Archive = archive

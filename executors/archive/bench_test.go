@@ -166,7 +166,7 @@ func TestMemoryStaysFlat(t *testing.T) {
 	require.Equal(t, dest.written.Load(), out.Result.ArchiveSize)
 	t.Logf("2 GiB in %s (%.0f MiB/s), %d objects, archive %s; peak heap in use %s, peak heap allocated %s",
 		elapsed.Round(time.Millisecond), float64(total)/(1<<20)/elapsed.Seconds(), len(objs),
-		humanBytes(out.Result.ArchiveSize), humanBytes(int64(peakInuse.Load())), humanBytes(int64(peakAlloc.Load())))
+		HumanBytes(out.Result.ArchiveSize), HumanBytes(int64(peakInuse.Load())), HumanBytes(int64(peakAlloc.Load())))
 	require.Less(t, peakInuse.Load(), uint64(64<<20), "heap in use went past 64 MiB")
 }
 

@@ -160,7 +160,7 @@ func (x *extractor) run(ctx context.Context) (ExtractResult, error) {
 			return x.res, &ArchiveError{Problem: ProblemSHA256, Detail: fmt.Sprintf("the archive's SHA-256 is %s; the manifest says %s", x.res.ArchiveSHA256, m.Archive.SHA256)}
 		}
 	}
-	x.p.Logger.Info(fmt.Sprintf("archive read and checked: %d entries, %s, archive SHA-256 %s", x.res.Entries, humanBytes(x.res.Bytes), x.res.ArchiveSHA256))
+	x.p.Logger.Info(fmt.Sprintf("archive read and checked: %d entries, %s, archive SHA-256 %s", x.res.Entries, HumanBytes(x.res.Bytes), x.res.ArchiveSHA256))
 	return x.res, nil
 }
 

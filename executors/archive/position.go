@@ -30,8 +30,9 @@ func restoreSHA256(state []byte) (hash.Hash, error) {
 	return h, nil
 }
 
-// humanBytes writes a byte count the way the log shows it: "16.0 MiB".
-func humanBytes(n int64) string {
+// HumanBytes writes a byte count the way the operation logs show it:
+// "16.0 MiB". Every executor package uses it, so logs read alike.
+func HumanBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
@@ -55,9 +56,9 @@ func describePosition(pos Position, partialDone, entriesTotal, uploaded int64, n
 		s = fmt.Sprintf("after %d %s", pos.EntriesDone, noun)
 	}
 	if p := pos.Partial; p != nil {
-		s += fmt.Sprintf(", in %s at %s of %s", p.Ref.Key, humanBytes(partialDone), humanBytes(p.Ref.Size))
+		s += fmt.Sprintf(", in %s at %s of %s", p.Ref.Key, HumanBytes(partialDone), HumanBytes(p.Ref.Size))
 	}
-	return s + fmt.Sprintf("; %s uploaded", humanBytes(uploaded))
+	return s + fmt.Sprintf("; %s uploaded", HumanBytes(uploaded))
 }
 
 func mustSHA256() hash.Hash { return sha256.New() }

@@ -209,6 +209,6 @@ func (r *recorder) record(ctx context.Context, cp Checkpoint) error {
 	}
 	r.lastCompressed = cp.Position.CompressedBytes
 	r.recorded.Add(1)
-	r.log.Debug(fmt.Sprintf("checkpoint %d (%s): %d entries, %s of archive durable", cp.Seq, cp.Reason, cp.Position.EntriesDone, humanBytes(cp.Position.CompressedBytes)))
+	r.log.Debug(fmt.Sprintf("checkpoint %d (%s): %d entries, %s of archive durable", cp.Seq, cp.Reason, cp.Position.EntriesDone, HumanBytes(cp.Position.CompressedBytes)))
 	return nil
 }

@@ -182,7 +182,7 @@ func (w *tarWriter) continuePartial(ctx context.Context, p *PartialEntry) error 
 	rec.resumable, rec.pausable = true, true
 	rec.offset = p.Offset
 	rec.content = min(max(0, p.Offset-int64(len(rec.header))), p.Ref.Size)
-	w.log.Info(fmt.Sprintf("continuing %s at %s of %s", p.Ref.Key, humanBytes(rec.content), humanBytes(p.Ref.Size)))
+	w.log.Info(fmt.Sprintf("continuing %s at %s of %s", p.Ref.Key, HumanBytes(rec.content), HumanBytes(p.Ref.Size)))
 	return w.writeRecord(ctx, rec, nil, func(ctx context.Context, offset int64) (io.ReadCloser, error) {
 		return w.src.Reopen(ctx, p.Ref, offset)
 	})
@@ -244,7 +244,7 @@ func (w *tarWriter) complete(ctx context.Context, rec *record) error {
 	w.entriesDone++
 	w.lastKey = rec.key
 	if w.log.Enabled(ctx, slog.LevelDebug) {
-		w.log.Debug(fmt.Sprintf("archived %s (%s)", rec.key, humanBytes(rec.ref.Size)))
+		w.log.Debug(fmt.Sprintf("archived %s (%s)", rec.key, HumanBytes(rec.ref.Size)))
 	}
 	select {
 	case w.entries <- entry:
@@ -266,7 +266,7 @@ func (w *tarWriter) stream(ctx context.Context, rec *record, open func(context.C
 			errors.Is(err, errSizeMismatch) || errors.Is(err, ErrEntryChanged) || !rec.resumable || attempt == readAttempts {
 			return fmt.Errorf("reading %q: %w", rec.key, err)
 		}
-		w.log.Warn(fmt.Sprintf("reading %s broke off at %s (%v); continuing from there", rec.key, humanBytes(rec.content), err))
+		w.log.Warn(fmt.Sprintf("reading %s broke off at %s (%v); continuing from there", rec.key, HumanBytes(rec.content), err))
 		if !sleepCtx(ctx, time.Duration(attempt)*200*time.Millisecond) {
 			return ctx.Err()
 		}

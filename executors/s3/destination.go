@@ -72,7 +72,7 @@ func (d *Destination) start(ctx context.Context, key string, base int64, growAft
 		return nil, fmt.Errorf("start the upload of s3://%s/%s: %w", d.cfg.Bucket, key, err)
 	}
 	if !quiet {
-		d.log.Info(fmt.Sprintf("uploading s3://%s/%s in parts of %s", d.cfg.Bucket, key, humanBytes(base)))
+		d.log.Info(fmt.Sprintf("uploading s3://%s/%s in parts of %s", d.cfg.Bucket, key, archive.HumanBytes(base)))
 	}
 	u := newUpload(ctx, d.client, d.log, d.cfg.Bucket, key, aws.ToString(out.UploadId), base, growAfter, onDurable)
 	u.quiet = quiet
@@ -109,7 +109,7 @@ func (d *Destination) ResumeUpload(ctx context.Context, state json.RawMessage, o
 		u.stashes = []string{s.StashKey}
 	}
 	d.log.Info(fmt.Sprintf("resuming the upload of s3://%s/%s after part %d (%s uploaded, %s from the stash)",
-		s.Bucket, s.Key, s.Parts, humanBytes(s.Bytes), humanBytes(int64(len(stash)))))
+		s.Bucket, s.Key, s.Parts, archive.HumanBytes(s.Bytes), archive.HumanBytes(int64(len(stash)))))
 	return u, nil
 }
 

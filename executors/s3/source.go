@@ -63,7 +63,7 @@ func (s *Source) Estimate(ctx context.Context) (entries, bytes int64, err error)
 		return nil
 	})
 	if err == nil {
-		s.log.Info(fmt.Sprintf("bucket %s holds %d objects, %s", s.cfg.Bucket, entries, humanBytes(bytes)))
+		s.log.Info(fmt.Sprintf("bucket %s holds %d objects, %s", s.cfg.Bucket, entries, archive.HumanBytes(bytes)))
 	}
 	return entries, bytes, err
 }
@@ -197,16 +197,3 @@ func (h *heldBody) get() []byte {
 
 // release drops the buffer; a later Open reads from the server again.
 func (h *heldBody) release() { h.buf.Store(nil) }
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}

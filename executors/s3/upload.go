@@ -172,7 +172,7 @@ func (u *upload) cut(n int64, hasMark bool, mark any) error {
 	}
 	if u.nextPart > MaxParts {
 		<-u.slots
-		err := fmt.Errorf("s3://%s/%s: the archive outgrew S3's %d parts (%s so far)", u.bucket, u.key, MaxParts, humanBytes(u.cutBytes))
+		err := fmt.Errorf("s3://%s/%s: the archive outgrew S3's %d parts (%s so far)", u.bucket, u.key, MaxParts, archive.HumanBytes(u.cutBytes))
 		u.fail(err)
 		return err
 	}
@@ -268,7 +268,7 @@ func (u *upload) confirm(number int32, part types.CompletedPart, size int64) {
 		}
 		delete(u.ends, next)
 		if !u.quiet {
-			lines = append(lines, fmt.Sprintf("part %d uploaded (%s, %s total)", next, humanBytes(end.bytes-u.contigEnd), humanBytes(end.bytes)))
+			lines = append(lines, fmt.Sprintf("part %d uploaded (%s, %s total)", next, archive.HumanBytes(end.bytes-u.contigEnd), archive.HumanBytes(end.bytes)))
 		}
 		u.contig, u.contigEnd = next, end.bytes
 		if end.hasMark && u.onDurable != nil {

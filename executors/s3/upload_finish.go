@@ -54,7 +54,7 @@ func (u *upload) Suspend(ctx context.Context) (json.RawMessage, error) {
 		s.StashSize = int64(len(tail))
 		s.StashCRC32C = crc32cBase64(tail)
 		if err := putSmall(ctx, u.client, u.bucket, s.StashKey, "application/octet-stream", nil, tail); err != nil {
-			return nil, fmt.Errorf("stash the last %s: %w", humanBytes(int64(len(tail))), err)
+			return nil, fmt.Errorf("stash the last %s: %w", archive.HumanBytes(int64(len(tail))), err)
 		}
 		u.keepStash(ctx, s.StashKey)
 	}
@@ -62,7 +62,7 @@ func (u *upload) Suspend(ctx context.Context) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	u.log.Info(fmt.Sprintf("upload of %s is durable after part %d: %s uploaded, %s kept aside", u.key, s.Parts, humanBytes(s.Bytes), humanBytes(int64(len(tail)))))
+	u.log.Info(fmt.Sprintf("upload of %s is durable after part %d: %s uploaded, %s kept aside", u.key, s.Parts, archive.HumanBytes(s.Bytes), archive.HumanBytes(int64(len(tail)))))
 	return state, nil
 }
 
@@ -120,7 +120,7 @@ func (u *upload) Complete(ctx context.Context) (archive.Location, error) {
 		u.log.Warn(err.Error())
 	}
 	if !u.quiet {
-		u.log.Info(fmt.Sprintf("upload of s3://%s/%s complete: %d parts, %s", u.bucket, u.key, len(parts), humanBytes(total)))
+		u.log.Info(fmt.Sprintf("upload of s3://%s/%s complete: %d parts, %s", u.bucket, u.key, len(parts), archive.HumanBytes(total)))
 	}
 	return location(u.bucket, u.key), nil
 }
