@@ -166,7 +166,9 @@ export function seed() {
     if (status === 'failed') add('error', `${o.error}\ngoroutine 54 [running]:\nbackupd/executors/s3.(*Source).List(...)\n\t/src/executors/s3/source.go:97 +0x2a1`, 70)
     if (status === 'cancelled') add('info', 'cancelled; aborted the multipart upload and removed temporary files', 70)
     if (status === 'interrupted') add('error', 'worker stopped: no heartbeat for 90 seconds', 200)
-    add('debug', `operation ${status}`, 71)
+    // MOCK_LONGLOG=N gives the newest operation N more lines (to try long logs).
+    if (i === 0) for (let n = 0; n < Number(process.env.MOCK_LONGLOG || 0); n++) add(n % 50 === 0 ? 'warn' : 'info', `long log line ${n + 1}: archived uploads/2025/${String(n).padStart(6, '0')}.jpg`, 72 + n / 100)
+    add('debug', `operation ${status}`, 80 + Number(process.env.MOCK_LONGLOG || 0) / 100)
     ops.push(o)
   }
   const audit = []

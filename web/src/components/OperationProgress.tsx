@@ -12,7 +12,7 @@ export function OperationProgress({ op }: { op: Operation }) {
   const p = op.progress
     ? {
         ...op.progress,
-        ...(r ? { objects_done: r.object_count, bytes_done: r.total_bytes, compressed_bytes: r.archive_size, uploaded_bytes: r.archive_size } : {}),
+        ...(r ? { objects_done: r.object_count, objects_total: r.object_count, bytes_done: r.total_bytes, bytes_total: r.total_bytes, compressed_bytes: r.archive_size, uploaded_bytes: r.archive_size } : {}),
       }
     : null
   const elapsed = durationBetween(op.started_at, op.finished_at)
