@@ -48,8 +48,6 @@ func (w *Worker) runBackup(ctx context.Context, j *job, oplog *OpLog) {
 			w.interrupt(ctx, op, oplog)
 			return
 		}
-		log.Info("paused " + paused.Where)
-		oplog.Flush()
 		if _, err := w.cmds.MarkPaused.Handle(cctx, commands.MarkPaused{ID: op.ID, WorkerID: w.cfg.ID, Position: paused.Where, CheckpointSeq: paused.Checkpoint.Seq}); err != nil {
 			w.logger.Error("cannot record the pause", "operation", op.ID, "error", err)
 		}

@@ -6,9 +6,12 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // slowProxy forwards to target, holding each upload request (PUT, or POST
@@ -50,6 +53,31 @@ func newSlowProxy(t *testing.T, target string, delay time.Duration) *slowProxy {
 	t.Cleanup(srv.Close)
 	p.URL = srv.URL
 	return p
+}
+
+// afterUploads returns a channel closed once n more upload requests have
+// arrived (counting from now), so a test can act mid-upload.
+func (p *slowProxy) afterUploads(n int64) <-chan struct{} {
+	ch := make(chan struct{})
+	var once sync.Once
+	p.uploads.Store(0)
+	p.onUpload = func(got int64) {
+		if got >= n {
+			once.Do(func() { close(ch) })
+		}
+	}
+	return ch
+}
+
+// waitUploads blocks until n upload requests arrived after started was
+// armed, failing the test with the operation's log after a timeout.
+func (s *stack) waitUploads(started <-chan struct{}, op uuid.UUID) {
+	s.t.Helper()
+	select {
+	case <-started:
+	case <-time.After(3 * time.Minute):
+		s.t.Fatalf("the upload did not start:\n%s", s.logText(op))
+	}
 }
 
 // SetDelay changes the hold time (0 lets uploads through at full speed).

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -89,20 +88,9 @@ func TestPauseAndResumeS3ToS3(t *testing.T) {
 	source := s.s3Source(src)
 	dest := s.s3DestinationAt(dst, "paused/", slow.URL)
 
-	var once sync.Once
-	fourParts := make(chan struct{})
-	slow.uploads.Store(0)
-	slow.onUpload = func(n int64) {
-		if n == 4 {
-			once.Do(func() { close(fourParts) })
-		}
-	}
+	fourParts := slow.afterUploads(4)
 	op := s.backup(source, dest)
-	select {
-	case <-fourParts:
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("the upload did not start:\n%s", s.logText(op))
-	}
+	s.waitUploads(fourParts, op)
 	asked := time.Now()
 	s.act(op, "pause")
 	paused := s.waitStatus(op, 2*time.Minute, domain.OpPaused)
@@ -181,20 +169,9 @@ func TestCancelRunningBackup(t *testing.T) {
 	seedBucket(t, s.S3, src, bigObjects(10, 4<<20))
 	slow := newSlowProxy(t, s.S3.Endpoint, 300*time.Millisecond)
 	dest := s.s3DestinationAt(dst, "cancelled/", slow.URL)
-	var once sync.Once
-	started := make(chan struct{})
-	slow.uploads.Store(0)
-	slow.onUpload = func(n int64) {
-		if n == 3 {
-			once.Do(func() { close(started) })
-		}
-	}
+	started := slow.afterUploads(3)
 	op := s.backup(s.s3Source(src), dest)
-	select {
-	case <-started:
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("the upload did not start:\n%s", s.logText(op))
-	}
+	s.waitUploads(started, op)
 	s.act(op, "cancel")
 	done := s.waitStatus(op, 2*time.Minute, domain.OpCancelled)
 	require.Empty(t, done.AllowedActions)
@@ -211,16 +188,9 @@ func TestCancelPausedBackup(t *testing.T) {
 	seedBucket(t, s.S3, src, bigObjects(10, 4<<20))
 	slow := newSlowProxy(t, s.S3.Endpoint, 300*time.Millisecond)
 	dest := s.s3DestinationAt(dst, "p/", slow.URL)
-	var once sync.Once
-	started := make(chan struct{})
-	slow.uploads.Store(0)
-	slow.onUpload = func(n int64) {
-		if n == 3 {
-			once.Do(func() { close(started) })
-		}
-	}
+	started := slow.afterUploads(3)
 	op := s.backup(s.s3Source(src), dest)
-	<-started
+	s.waitUploads(started, op)
 	s.act(op, "pause")
 	s.waitStatus(op, 2*time.Minute, domain.OpPaused)
 	uploads, err := listUploads(s, dst)
@@ -288,20 +258,9 @@ func TestPauseAndResumeS3ToDrive(t *testing.T) {
 	objects := seedBucket(t, s.S3, src, bigObjects(6, 3<<20))
 	dest, token := s.driveDestination("paused-" + src)
 
-	var once sync.Once
-	started := make(chan struct{})
-	slow.uploads.Store(0)
-	slow.onUpload = func(n int64) {
-		if n == 6 {
-			once.Do(func() { close(started) })
-		}
-	}
+	started := slow.afterUploads(6)
 	op := s.backup(s.s3Source(src), dest)
-	select {
-	case <-started:
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("the upload did not start:\n%s", s.logText(op))
-	}
+	s.waitUploads(started, op)
 	asked := time.Now()
 	s.act(op, "pause")
 	s.waitStatus(op, 2*time.Minute, domain.OpPaused)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -62,20 +61,9 @@ func TestKilledWorkerIsReapedAndTheBackupResumes(t *testing.T) {
 	source := s.s3Source(src)
 	dest := s.s3DestinationAt(dst, "killed/", slow.URL)
 
-	var once sync.Once
-	midUpload := make(chan struct{})
-	slow.uploads.Store(0)
-	slow.onUpload = func(n int64) {
-		if n == 4 {
-			once.Do(func() { close(midUpload) })
-		}
-	}
+	midUpload := slow.afterUploads(4)
 	op := s.backup(source, dest)
-	select {
-	case <-midUpload:
-	case <-time.After(3 * time.Minute):
-		t.Fatalf("the upload did not start:\n%s", s.logText(op))
-	}
+	s.waitUploads(midUpload, op)
 	running := s.operation(op)
 	require.Equal(t, domain.OpRunning, running.Status)
 	victim := running.WorkerID
