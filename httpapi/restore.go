@@ -92,6 +92,15 @@ func (s *Server) operationManifest(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if n, limited, err := manifestEntriesParam(c); err != nil {
+		return err
+	} else if limited {
+		p, err := previewManifest(c.UserContext(), s.deps.Restores, id, n)
+		if err != nil {
+			return err
+		}
+		return c.JSON(p)
+	}
 	rc, err := s.deps.Restores.Manifest(c.UserContext(), id)
 	if err != nil {
 		return err

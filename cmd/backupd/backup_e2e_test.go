@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +38,21 @@ func TestBackupS3ToS3(t *testing.T) {
 	for _, step := range []string{"connecting", "listed page", "compressing", "part 1 uploaded", "part 3 uploaded", "backup completed"} {
 		require.Contains(t, log, step)
 	}
+	// The restore wizard reads the manifest's first entries only.
+	r := s.api.Do(http.MethodGet, "/api/operations/"+op.String()+"/manifest?entries=10", nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var preview struct {
+		Totals           struct{ Entries int64 } `json:"totals"`
+		Archive          struct{ SHA256 string } `json:"archive"`
+		Entries          []json.RawMessage       `json:"entries"`
+		EntriesTruncated bool                    `json:"entries_truncated"`
+	}
+	r.JSON(t, &preview)
+	require.Len(t, preview.Entries, 10)
+	require.True(t, preview.EntriesTruncated)
+	require.Equal(t, int64(len(objects)), preview.Totals.Entries)
+	require.Equal(t, done.Result.ArchiveSHA256, preview.Archive.SHA256)
+
 	// No multipart upload is left behind.
 	uploads, err := listUploads(s, dst)
 	require.NoError(t, err)

@@ -213,7 +213,8 @@ export class ApiClient {
     this.request<LogPage>(`/api/operations/${enc(id)}/logs`, { query: { after, limit }, poll })
   act = (id: string, action: OperationAction) =>
     this.request<Operation>(`/api/operations/${enc(id)}/${action}`, { method: 'POST' })
-  manifest = (id: string) => this.request<Manifest>(`/api/operations/${enc(id)}/manifest`)
+  // The first 100 entries are all the wizard shows; a manifest may list millions.
+  manifest = (id: string) => this.request<Manifest>(`/api/operations/${enc(id)}/manifest?entries=100`)
   preflight = (id: string, req: RestoreRequest) =>
     this.request<Preflight>(`/api/operations/${enc(id)}/restore/preflight`, { method: 'POST', body: req })
   restore = (id: string, req: RestoreRequest) =>

@@ -51,6 +51,13 @@ function cell(col: string, v: unknown): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v)
 }
 
+/** "1,234", or "first 100 of 20,000" when the server sent a preview. */
+export function entryCount(m: Manifest, shown: number): string {
+  const totals = m.totals
+  const total = isObj(totals) && typeof totals.entries === 'number' ? totals.entries : shown
+  return m.entries_truncated === true && total > shown ? `first ${formatCount(shown)} of ${formatCount(total)}` : formatCount(total)
+}
+
 export function ManifestView({ manifest }: { manifest: Manifest }) {
   const [raw, setRaw] = useState(false)
   const facts = manifestFacts(manifest)
@@ -71,7 +78,7 @@ export function ManifestView({ manifest }: { manifest: Manifest }) {
       {entries && (
         <div className="stack tight">
           <h3>
-            {entries.name} ({formatCount(entries.rows.length)})
+            {entries.name} ({entryCount(manifest, entries.rows.length)})
           </h3>
           <div className="table-wrap card" style={{ boxShadow: 'none', maxHeight: 360, overflow: 'auto' }}>
             <table className="table" data-testid="manifest-entries">
