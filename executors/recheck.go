@@ -28,11 +28,13 @@ func RecheckPeriodically(ctx context.Context, pool *pgxpool.Pool, queries *proje
 		case <-time.After(wait):
 		}
 		wait = every
-		recheckOnce(ctx, pool, queries, cmds, logger)
+		RecheckAll(ctx, pool, queries, cmds, logger)
 	}
 }
 
-func recheckOnce(ctx context.Context, pool *pgxpool.Pool, queries *projections.Queries, cmds *commands.Handlers, logger *slog.Logger) {
+// RecheckAll re-checks every connection once, unless another process holds
+// the re-check lock (it is doing the same).
+func RecheckAll(ctx context.Context, pool *pgxpool.Pool, queries *projections.Queries, cmds *commands.Handlers, logger *slog.Logger) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		logger.Warn("re-check: no database connection", "error", err)
