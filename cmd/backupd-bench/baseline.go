@@ -126,6 +126,7 @@ func (b *bench) runPipeline(ctx context.Context, d dataset, destBucket string) (
 		return m, err
 	}
 	m.wall = time.Since(start)
+	m.load = loadAverage()
 	vgw1, _ := cpuTime(b.peers.procs["versitygw"].pid())
 	m.peerCPU = vgw1 - vgw0
 

@@ -15,7 +15,7 @@ import (
 // the counting proxy and the worker started with GODEBUG=gctrace=1, to
 // explain the figures: requests and TCP connections per object, and the Go
 // heap behind the worker's RSS. Its wall times are not benchmark figures.
-func (b *bench) diagnose(ctx context.Context, sets []dataset, dst string, proxy *countingProxy) error {
+func (b *bench) diagnose(ctx context.Context, sets []dataset, directSources []string, dst string, proxy *countingProxy) error {
 	if err := b.product.startWorker("GODEBUG=gctrace=1"); err != nil {
 		return err
 	}
@@ -48,9 +48,31 @@ func (b *bench) diagnose(ctx context.Context, sets []dataset, dst string, proxy 
 				g.cycles, g.maxLive, g.maxStart, g.maxGoal)
 		}
 	}
+	// The same backups with a soft memory limit for the Go runtime
+	// (GOMEMLIMIT, an environment variable: no code change), to show how
+	// much of the peak RSS is the collector's headroom.
+	if err := b.product.startWorker("GODEBUG=gctrace=1", "GOMEMLIMIT="+memLimit); err != nil {
+		return err
+	}
+	fmt.Fprintf(&blk, "\nwith GOMEMLIMIT=%s (a soft limit the Go collector keeps the heap under), source direct:\n", memLimit)
+	for i, d := range sets {
+		logOffset := fileSize(b.product.worker.log)
+		m, err := b.runBackupd(ctx, d, backupdTarget{source: directSources[i], destination: dst, destBucket: "bench-archives"})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&blk, "%s: wall %.1f s, worker CPU %.1f s, peak RSS %s (largest sample: %s anonymous + %s file-backed)",
+			d.label, m.wall.Seconds(), m.cpu.Seconds(), kib(m.peakRSSKiB), kib(m.sampledAnon), kib(m.sampledFile))
+		if g, err := gcStats(b.product.worker.log, logOffset); err == nil {
+			fmt.Fprintf(&blk, "; %d GCs, live heap up to %d MB, heap goal up to %d MB", g.cycles, g.maxLive, g.maxGoal)
+		}
+		blk.WriteString("\n")
+	}
 	b.profiles = append(b.profiles, blk.String())
 	return nil
 }
+
+const memLimit = "64MiB"
 
 func requestKind(c proxyCall) string {
 	switch {

@@ -249,7 +249,7 @@ func (b *bench) measure(ctx context.Context, s3Proxy, driveProxy *countingProxy)
 		}
 	}
 	if b.cfg.profile != "" {
-		return b.diagnose(ctx, []dataset{large, small}, dst, s3Proxy)
+		return b.diagnose(ctx, []dataset{large, small}, []string{srcLarge, srcSmall}, dst, s3Proxy)
 	}
 	return nil
 }

@@ -68,10 +68,11 @@ func (b *bench) profileRun(ctx context.Context, d dataset, t backupdTarget) erro
 			fmt.Fprintf(&blk, "%s: perf report failed: %v\n", name, err)
 			continue
 		}
-		fmt.Fprintf(&blk, "\nhottest functions of %s (pid %d), share of its own samples, self time:\n%s", name, pid, top)
+		fmt.Fprintf(&blk, "\nhottest functions of %s (pid %d; %s of its samples in the kernel), share of its own samples, self time:\n%s",
+			name, pid, perfKernelShare(data, pid), top)
 		if name == "worker" {
 			if inc, err := perfInclusive(data, pid, 24); err == nil {
-				fmt.Fprintf(&blk, "\nwhere the worker's time goes, inclusive (its own code, the SDK calls, GC):\n%s", inc)
+				fmt.Fprintf(&blk, "\nwhere the worker's time goes (share of its samples, children included):\n%s", inc)
 			}
 		}
 	}
@@ -101,31 +102,58 @@ func perfTop(data string, pid, n int) (string, error) {
 	return strings.Join(lines, "\n") + "\n", nil
 }
 
-// inclusiveFrames are the frames that say where a worker's time goes.
-var inclusiveFrames = []string{"backupd/", "(*Client).invokeOperation", "runtime.gcBgMarkWorker",
-	"runtime.mallocgc", "sha256.(*Digest).Write", "compress/gzip.(*Writer).Write", "crc32.Update"}
+// inclusiveFrames say where a worker's time goes, children included.
+var inclusiveFrames = []struct{ frame, meaning string }{
+	{"archive.compressBlocks", "gzip compression (parallel members)"},
+	{"sha256.(*Digest).Write", "SHA-256 (per object and of the archive)"},
+	{"archive.(*tarWriter).run", "tar writer (reads the source bodies)"},
+	{"s3.(*Source).fetchSmall", "GET of small objects (prefetch)"},
+	{"s3.(*Source).Estimate", "the listing pass that sizes the archive"},
+	{"s3.(*Source).pages", "all listing (ListObjectsV2)"},
+	{"s3.uploadPart", "UploadPart requests"},
+	{"s3.(*Client).invokeOperation", "every AWS SDK call (middleware, signing, HTTP)"},
+	{"runtime.gcBgMarkWorker", "garbage collector (background marking)"},
+	{"runtime.mallocgc", "allocation"},
+	{"eventstore.(*Store)", "EventStoreDB reads and appends"},
+}
 
-// perfInclusive lists the n heaviest frames of interest, children included.
-func perfInclusive(data string, pid, n int) (string, error) {
+// perfInclusive lists inclusiveFrames with their share of the process's
+// samples, children included.
+func perfInclusive(data string, pid, _ int) (string, error) {
 	out, err := exec.Command("perf", "report", "-i", data, "--stdio", "--children", "--pid", strconv.Itoa(pid), "--percentage", "relative",
-		"--sort", "sym", "-g", "none", "--percent-limit", "2").Output()
+		"--sort", "sym", "-g", "none", "--percent-limit", "0.3").Output()
 	if err != nil {
 		return "", err
 	}
-	var lines []string
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, "#") {
-			continue
-		}
-		for _, f := range inclusiveFrames {
-			if strings.Contains(l, f) {
-				lines = append(lines, "  "+strings.TrimSpace(l))
-				break
+	var b strings.Builder
+	for _, f := range inclusiveFrames {
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, "#") || !strings.Contains(l, f.frame) {
+				continue
 			}
-		}
-		if len(lines) == n {
+			if fields := strings.Fields(l); len(fields) > 0 {
+				fmt.Fprintf(&b, "  %7s  %-42s %s\n", fields[0], f.meaning, f.frame)
+			}
 			break
 		}
 	}
-	return strings.Join(lines, "\n") + "\n", nil
+	return b.String(), nil
+}
+
+// perfKernelShare is the share of a process's samples spent in the kernel
+// (the sum of its [k] symbols).
+func perfKernelShare(data string, pid int) string {
+	out, err := exec.Command("perf", "report", "-i", data, "--stdio", "--no-children", "--pid", strconv.Itoa(pid), "--percentage", "relative",
+		"--sort", "sym", "-g", "none").Output()
+	if err != nil {
+		return "?"
+	}
+	var sum float64
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[1] == "[k]" {
+			v, _ := strconv.ParseFloat(strings.TrimSuffix(f[0], "%"), 64)
+			sum += v
+		}
+	}
+	return fmt.Sprintf("%.0f%%", sum)
 }

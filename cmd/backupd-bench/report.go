@@ -151,7 +151,7 @@ func (b *bench) buildReport() report {
 			fmt.Sprintf("%.1f / %.1f", mib(best), mib(med)), fmt.Sprintf("%.0f / %.0f", obj(best), obj(med)),
 			kib(g.peak()), secs(g.cpu()), secs(g.peerCPU()), human(g.runs[0].archiveSize)})
 	}
-	r.runHdr = []string{"dataset", "tool", "run", "wall", "executor (started→finished)", "peak RSS (VmHWM / time %M)", "max sampled VmRSS (anon + file)", "CPU", "versitygw CPU", "archive"}
+	r.runHdr = []string{"dataset", "tool", "run", "wall", "executor (started→finished)", "peak RSS (VmHWM / time %M)", "max sampled VmRSS (anon + file)", "CPU", "versitygw CPU", "archive", "load after"}
 	counts := map[string]int{}
 	for _, m := range b.results {
 		k := m.data.bucket + m.tool
@@ -162,7 +162,7 @@ func (b *bench) buildReport() report {
 			sampled = fmt.Sprintf("%s (%s + %s)", kib(m.sampledKiB), kib(m.sampledAnon), kib(m.sampledFile))
 		}
 		r.runRows = append(r.runRows, []string{m.data.label, m.tool, fmt.Sprint(counts[k]), fmt.Sprintf("%.1f s", m.wall.Seconds()),
-			inner, kib(m.peakRSSKiB), sampled, secs(m.cpu), secs(m.peerCPU), fmt.Sprintf("%d B", m.archiveSize)})
+			inner, kib(m.peakRSSKiB), sampled, secs(m.cpu), secs(m.peerCPU), fmt.Sprintf("%d B", m.archiveSize), m.load})
 	}
 	r.summary = b.summaryLines()
 	for _, p := range b.pauses {

@@ -23,6 +23,7 @@ type measurement struct {
 	cpu         time.Duration // user+system CPU of the tool's processes
 	peerCPU     time.Duration // versitygw's CPU during the run
 	archiveSize int64
+	load        string // 1-minute load average when the run ended
 }
 
 func (m measurement) mibPerSec() float64 {
@@ -65,6 +66,7 @@ func (b *bench) runBackupd(ctx context.Context, d dataset, t backupdTarget) (mea
 	}
 	op, err := b.waitOperation(ctx, id, 100*time.Millisecond, "completed")
 	m.wall = time.Since(start)
+	m.load = loadAverage()
 	m.sampledKiB = sampler.done()
 	m.sampledAnon, m.sampledFile = sampler.peak.anon, sampler.peak.file
 	if err != nil {
