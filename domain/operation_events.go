@@ -255,6 +255,9 @@ type CollectionCheck struct {
 	ActualDocs     int64  `json:"actual_docs"`
 	HashesCompared int64  `json:"hashes_compared"`
 	HashMismatches int64  `json:"hash_mismatches"`
+	// ExtraDocs are documents the target held besides the archive's (a
+	// restore that inserts alongside existing data); they are not errors.
+	ExtraDocs int64 `json:"extra_docs,omitempty"`
 	OK             bool   `json:"ok"`
 }
 

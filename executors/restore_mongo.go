@@ -78,7 +78,9 @@ func (r *mongoRestorer) verify(ctx context.Context, m *archive.Manifest) (domain
 		if e.Documents != nil {
 			docs = *e.Documents
 		}
-		expected = append(expected, mongodb.Expected{Collection: e.Key, Documents: docs})
+		// Inserting alongside existing documents leaves them there: they are
+		// reported, not counted against the restore.
+		expected = append(expected, mongodb.Expected{Collection: e.Key, Documents: docs, AllowExtra: !r.drop})
 	}
 	checks, err := r.target.Verify(ctx, expected)
 	if err != nil {

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/bson"
 )
 
 // MongoDB restores to a different database, typed in (URI + database),
@@ -104,4 +106,36 @@ func nonEmptyCollections(names []string, counts map[string]int64) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// insert alongside documents the target already holds: every archived
+// document arrives, the others are left alone and reported, not failed.
+func TestRestoreMongoInsertAlongsideExistingDocuments(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, stackOptions{})
+	db := s.Mongo.Database(t)
+	counts := seedShop(t, s.Mongo, db, 300)
+	backup := s.completedBackup(s.mongoSource(db), s.s3Destination(s.S3.Bucket(t), ""))
+
+	target := s.Mongo.Database(t)
+	var others []any
+	for i := 0; i < 25; i++ {
+		others = append(others, bson.D{{Key: "_id", Value: 100000 + i}, {Key: "note", Value: "was here before"}})
+	}
+	_, err := s.Mongo.Client(t).Database(target).Collection("orders").InsertMany(context.Background(), others)
+	require.NoError(t, err)
+
+	body := restoreBody{"target": s.typedMongoTarget(target), "database": target, "conflict": "insert"}
+	require.Contains(t, s.preflight(backup.ID, body).CollectionsExisting, "orders")
+	op := s.requireVerifiedRestore(s.restore(backup.ID, body), int64(len(counts)), 0)
+	for _, c := range op.Report.Collections {
+		require.True(t, c.OK, "%+v", c)
+		if c.Name == "orders" {
+			require.Equal(t, int64(25), c.ExtraDocs)
+			require.Equal(t, counts["orders"]+25, c.ActualDocs)
+		}
+	}
+	n, err := s.Mongo.Client(t).Database(target).Collection("orders").CountDocuments(context.Background(), bson.D{{Key: "note", Value: "was here before"}})
+	require.NoError(t, err)
+	require.Equal(t, int64(25), n)
 }

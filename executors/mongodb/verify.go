@@ -25,6 +25,10 @@ type Expected struct {
 	// Fingerprint to compare documents with; nil takes the one Restore
 	// computed for Collection (no document comparison if there is none).
 	Fingerprint *Fingerprint
+	// AllowExtra accepts documents that are not in the archive: a restore
+	// that inserts alongside existing documents leaves them there. Every
+	// archived document must still be present and identical.
+	AllowExtra bool
 }
 
 // Verify reads every restored collection back from the target database
@@ -113,9 +117,15 @@ func (t *Target) verifyCollection(ctx context.Context, client *mongo.Client, exp
 			missing++
 		}
 	}
-	check.HashMismatches = changed + extra + missing
 	check.HashesCompared = int64(len(recs))
-	check.OK = check.ActualDocs == check.ExpectedDocs && check.HashMismatches == 0
+	if exp.AllowExtra {
+		check.ExtraDocs = extra
+		check.HashMismatches = changed + missing
+		check.OK = check.ActualDocs >= check.ExpectedDocs && check.HashMismatches == 0
+	} else {
+		check.HashMismatches = changed + extra + missing
+		check.OK = check.ActualDocs == check.ExpectedDocs && check.HashMismatches == 0
+	}
 
 	switch {
 	case fp == nil:
@@ -125,7 +135,11 @@ func (t *Target) verifyCollection(ctx context.Context, client *mongo.Client, exp
 		if bits > 0 {
 			scope = fmt.Sprintf("a sample of %d documents (those whose _id SHA-256 starts with %d zero bits)", len(recs), bits)
 		}
-		t.logger.Info(fmt.Sprintf("collection %s verified: %d documents, %s identical to the archive", exp.Collection, check.ActualDocs, scope), "collection", exp.Collection)
+		msg := fmt.Sprintf("collection %s verified: %d documents, %s identical to the archive", exp.Collection, check.ActualDocs, scope)
+		if check.ExtraDocs > 0 {
+			msg += fmt.Sprintf("; %d other documents were already there and were left alone", check.ExtraDocs)
+		}
+		t.logger.Info(msg, "collection", exp.Collection)
 	default:
 		msg := fmt.Sprintf("collection %s differs from the archive: %d documents (expected %d); %d changed, %d not in the archive, %d missing",
 			exp.Collection, check.ActualDocs, check.ExpectedDocs, changed, extra, missing)
