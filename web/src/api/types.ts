@@ -182,6 +182,8 @@ export interface CollectionCheck {
   actual_docs: number
   hashes_compared: number
   hash_mismatches: number
+  /** documents the target already held besides the archive's (insert mode) */
+  extra_docs?: number
   ok: boolean
 }
 

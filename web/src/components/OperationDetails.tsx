@@ -261,6 +261,7 @@ export function RestoreReportPanel({ report }: { report: RestoreReport }) {
                   <th className="num">Restored</th>
                   <th className="num">Hashes compared</th>
                   <th className="num">Mismatches</th>
+                  <th className="num">Already there</th>
                   <th>Result</th>
                 </tr>
               </thead>
@@ -272,6 +273,7 @@ export function RestoreReportPanel({ report }: { report: RestoreReport }) {
                     <td className="num">{formatCount(c.actual_docs)}</td>
                     <td className="num">{formatCount(c.hashes_compared)}</td>
                     <td className="num">{formatCount(c.hash_mismatches)}</td>
+                    <td className="num" title="documents the target held besides the archive's; left alone">{formatCount(c.extra_docs ?? 0)}</td>
                     <td>{c.ok ? <span className="badge success">ok</span> : <span className="badge danger">differs</span>}</td>
                   </tr>
                 ))}
