@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -38,10 +37,7 @@ type CatchUpSubscriber struct {
 	// ReconnectDelay is the pause before re-opening a dropped subscription.
 	ReconnectDelay time.Duration
 
-	mu      sync.Mutex
-	closed  bool
-	closing chan struct{}
-	wg      sync.WaitGroup
+	subs subscriptions
 }
 
 // NewCatchUpSubscriber returns a subscriber reading through store's client.
@@ -50,11 +46,12 @@ func NewCatchUpSubscriber(store *Store, checkpoints CheckpointStore, logger wate
 	if logger == nil {
 		logger = watermill.NopLogger{}
 	}
-	return &CatchUpSubscriber{
+	s := &CatchUpSubscriber{
 		store: store, checkpoints: checkpoints, logger: logger,
 		NackDelay: 500 * time.Millisecond, ReconnectDelay: time.Second,
-		closing: make(chan struct{}),
 	}
+	s.subs.init()
+	return s
 }
 
 // excludeSystemEvents keeps every event whose type does not start with "$".
@@ -68,43 +65,22 @@ func (s *CatchUpSubscriber) Subscribe(ctx context.Context, topic string) (<-chan
 	if topic == "" {
 		return nil, errors.New("eventstore: catch-up subscription needs a name (the topic)")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, errors.New("eventstore: subscriber is closed")
+	var from *esdb.Position
+	loadCheckpoint := func(ctx context.Context) error {
+		var err error
+		if from, err = s.checkpoints.Load(ctx, topic); err != nil {
+			return fmt.Errorf("eventstore: load checkpoint of %s: %w", topic, err)
+		}
+		return nil
 	}
-	from, err := s.checkpoints.Load(ctx, topic)
-	if err != nil {
-		return nil, fmt.Errorf("eventstore: load checkpoint of %s: %w", topic, err)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	out := make(chan *message.Message)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer close(out)
-		defer cancel()
-		go func() {
-			select {
-			case <-s.closing:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+	return s.subs.open(ctx, loadCheckpoint, func(ctx context.Context, out chan<- *message.Message) {
 		s.run(ctx, topic, from, out)
-	}()
-	return out, nil
+	})
 }
 
 // Close ends every subscription and waits until their channels are closed.
 func (s *CatchUpSubscriber) Close() error {
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		close(s.closing)
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
+	s.subs.close()
 	return nil
 }
 

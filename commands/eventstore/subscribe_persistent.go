@@ -108,10 +108,7 @@ type PersistentSubscriber struct {
 	// ReconnectDelay is the pause before re-joining the group after a drop.
 	ReconnectDelay time.Duration
 
-	mu      sync.Mutex
-	closed  bool
-	closing chan struct{}
-	wg      sync.WaitGroup
+	subs subscriptions
 }
 
 // NewPersistentSubscriber returns a subscriber for cfg's group. The
@@ -120,7 +117,9 @@ func NewPersistentSubscriber(store *Store, cfg PersistentConfig, logger watermil
 	if logger == nil {
 		logger = watermill.NopLogger{}
 	}
-	return &PersistentSubscriber{store: store, cfg: cfg, logger: logger, ReconnectDelay: time.Second, closing: make(chan struct{})}
+	s := &PersistentSubscriber{store: store, cfg: cfg, logger: logger, ReconnectDelay: time.Second}
+	s.subs.init()
+	return s
 }
 
 // group is the consumer group for topic.
@@ -170,42 +169,15 @@ func (s *PersistentSubscriber) Subscribe(ctx context.Context, topic string) (<-c
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, errors.New("eventstore: subscriber is closed")
-	}
-	if err := s.EnsureGroup(ctx, group); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	out := make(chan *message.Message)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer close(out)
-		defer cancel()
-		go func() {
-			select {
-			case <-s.closing:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+	ensureGroup := func(ctx context.Context) error { return s.EnsureGroup(ctx, group) }
+	return s.subs.open(ctx, ensureGroup, func(ctx context.Context, out chan<- *message.Message) {
 		s.run(ctx, group, out)
-	}()
-	return out, nil
+	})
 }
 
 // Close leaves every group and waits until the channels are closed.
 func (s *PersistentSubscriber) Close() error {
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		close(s.closing)
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
+	s.subs.close()
 	return nil
 }
 
@@ -272,9 +244,7 @@ func (s *PersistentSubscriber) pump(ctx context.Context, log watermill.LoggerAda
 				mcancel()
 				return // not acked: the server sends it again after the timeout
 			}
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
+			s.subs.spawn(func() {
 				defer mcancel()
 				var err error
 				select {
@@ -292,7 +262,7 @@ func (s *PersistentSubscriber) pump(ctx context.Context, log watermill.LoggerAda
 				if err != nil && ctx.Err() == nil {
 					log.Error("Cannot settle message; the server will send it again", err, watermill.LogFields{"message_uuid": msg.UUID})
 				}
-			}()
+			})
 		}
 	}
 }
