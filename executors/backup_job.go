@@ -10,6 +10,7 @@ import (
 	"backupd/commands"
 	"backupd/domain"
 	"backupd/executors/archive"
+	"backupd/executors/gdrive"
 
 	"github.com/google/uuid"
 )
@@ -29,6 +30,18 @@ func (w *Worker) runBackup(ctx context.Context, j *job, oplog *OpLog) {
 		return
 	}
 	outcome, err := archive.Backup(ctx, params)
+	if params.Resume != nil && ctx.Err() == nil && archiveCannotContinue(err) {
+		// The destination cannot take the archive from where it stopped
+		// (Drive's session expired after a week, or a crash rewound into a
+		// MongoDB collection whose new dump differs from the bytes Drive
+		// kept): start it again from the beginning, once.
+		log.Warn("the upload cannot be continued (" + err.Error() + "); starting the archive again from the beginning")
+		if derr := params.Destination.DiscardUpload(ctx, params.Resume.Upload); derr != nil {
+			log.Warn("could not remove the old upload: " + derr.Error())
+		}
+		params.Resume = nil
+		outcome, err = archive.Backup(ctx, params)
+	}
 	cctx := commands.SystemActor(context.WithoutCancel(ctx), "worker "+w.cfg.ID, op.ID, uuid.Nil)
 
 	var paused *archive.PausedError
@@ -117,6 +130,12 @@ func (w *Worker) loadConnection(ctx context.Context, id uuid.UUID) (*domain.Conn
 		return nil, fmt.Errorf("connection %s: %w", id, errConnectionGone)
 	}
 	return c, nil
+}
+
+// archiveCannotContinue tells the errors after which a resumed archive must
+// start over rather than fail.
+func archiveCannotContinue(err error) bool {
+	return errors.Is(err, gdrive.ErrSessionExpired) || errors.Is(err, gdrive.ErrStoredDiffers)
 }
 
 // stopAdapter presents the worker's control to the archive pipeline. A

@@ -290,3 +290,31 @@ func TestPauseAndResumeS3ToDrive(t *testing.T) {
 	require.LessOrEqual(t, resent, int64(chunk))
 	require.Empty(t, drive.State(t)["upload_sessions"])
 }
+
+// A backup paused for longer than Google keeps an upload session (a week)
+// starts its archive again when resumed, instead of failing.
+func TestResumeAfterTheDriveSessionExpiredStartsOver(t *testing.T) {
+	t.Parallel()
+	drive, _ := peers.PrivateDrive(t)
+	slow := newSlowProxy(t, drive.URL, 200*time.Millisecond)
+	viaProxy := drive
+	viaProxy.URL = slow.URL
+	s := startStack(t, stackOptions{Drive: &viaProxy, DriveChunk: 1 << 20})
+	src := s.S3.Bucket(t)
+	objects := seedBucket(t, s.S3, src, bigObjects(4, 3<<20))
+	dest, _ := s.driveDestination("expired-" + src)
+
+	started := slow.afterUploads(4)
+	op := s.backup(s.s3Source(src), dest)
+	s.waitUploads(started, op)
+	s.act(op, "pause")
+	s.waitStatus(op, 2*time.Minute, domain.OpPaused)
+	drive.Control(t, "advance-clock", map[string]any{"seconds": 8 * 24 * 3600})
+
+	slow.SetDelay(0)
+	s.act(op, "resume")
+	done := s.waitStatus(op, 3*time.Minute, domain.OpCompleted)
+	verifyBucketArchive(t, downloadDrive(t, &drive, refreshToken(t, &drive), done.Result.ArchiveLocation),
+		downloadDrive(t, &drive, refreshToken(t, &drive), done.Result.ManifestLocation), done.Result, objects)
+	require.Contains(t, s.logText(op), "starting the archive again from the beginning")
+}

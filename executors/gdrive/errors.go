@@ -28,6 +28,11 @@ var ErrQuotaExceeded = errors.New("Google Drive quota exceeded")
 // or older than Google's one week): the archive must start over.
 var ErrSessionExpired = errors.New("the Google Drive upload session has expired or was cancelled; the archive has to be uploaded again from the start")
 
+// ErrStoredDiffers means Drive holds other bytes than were written (size or
+// SHA-256): a resumed upload whose skipped bytes were not what the session
+// held, say. The file is removed; the archive has to be uploaded again.
+var ErrStoredDiffers = errors.New("Google Drive holds other bytes than were written")
+
 // APIError is an error answer from Drive, in Google's words.
 type APIError struct {
 	Status     int

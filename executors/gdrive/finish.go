@@ -132,12 +132,12 @@ func (u *upload) Complete(ctx context.Context) (archive.Location, error) {
 	u.completed = file
 	u.mu.Unlock()
 	if file.Size != written {
-		return "", u.fail(fmt.Errorf("Google Drive stored %s with %d bytes, %d were written", u.name, file.Size, written))
+		return "", u.fail(fmt.Errorf("Google Drive stored %s with %d bytes, %d were written: %w", u.name, file.Size, written, ErrStoredDiffers))
 	}
 	if file.SHA256 == "" {
 		u.log.Warn("Google Drive returned no SHA-256 for " + u.name + "; only its size was verified")
 	} else if file.SHA256 != sum {
-		return "", u.fail(fmt.Errorf("Google Drive stored %s with SHA-256 %s, but the bytes written have %s", u.name, file.SHA256, sum))
+		return "", u.fail(fmt.Errorf("Google Drive stored %s with SHA-256 %s, but the bytes written have %s: %w", u.name, file.SHA256, sum, ErrStoredDiffers))
 	}
 	u.log.Info(fmt.Sprintf("stored %s in Google Drive (%s, SHA-256 verified)", u.name, formatBytes(written)), "file_id", file.ID)
 	return location(file.ID), nil
