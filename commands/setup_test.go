@@ -1,7 +1,6 @@
 package commands_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"backupd/commands/eventstore"
 	"backupd/commands/secrets"
 	"backupd/domain"
+	"backupd/executors/testsupport/logbuf"
 	"backupd/executors/testsupport/peers"
 
 	"github.com/google/uuid"
@@ -30,7 +30,7 @@ type fixture struct {
 	keySpec string
 	checker *fakeChecker
 	clock   *fakeClock
-	logs    *syncBuffer
+	logs    *logbuf.Buffer
 	h       *commands.Handlers
 	actor   string
 }
@@ -43,7 +43,7 @@ func newFixture(t *testing.T) *fixture {
 	spec := secrets.GenerateKeySpec("k1")
 	kr, err := secrets.ParseKeyring(spec)
 	require.NoError(t, err)
-	f := &fixture{t: t, store: store, keyring: kr, keySpec: spec, checker: &fakeChecker{}, logs: &syncBuffer{},
+	f := &fixture{t: t, store: store, keyring: kr, keySpec: spec, checker: &fakeChecker{}, logs: &logbuf.Buffer{},
 		clock: &fakeClock{now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}, actor: uuid.NewString()}
 	f.h = f.handlers(kr)
 	return f
@@ -182,23 +182,6 @@ func (c *fakeChecker) callsWith(value string) []checkCall {
 		}
 	}
 	return out
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Connection inputs unique to a test (the bucket name identifies the

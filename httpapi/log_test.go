@@ -1,39 +1,21 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
+	"backupd/executors/testsupport/logbuf"
 	"backupd/httpapi/apitest"
 
 	"github.com/stretchr/testify/require"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestRequestLogNamesTheUserAndNeverASecret(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf logbuf.Buffer
 	srv := apitest.Start(t, apitest.Options{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
 	c := srv.Login(t)
 	r := c.Do(http.MethodGet, "/api/operations?status=failed&secret=q-s3cr3t", nil)

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,39 +20,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"backupd/domain"
+	"backupd/executors/testsupport/logbuf"
 )
 
 var testNow = time.Date(2026, 11, 27, 10, 15, 0, 0, time.UTC)
-
-// logBuffer collects the terminal log of a backup for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 type testRig struct {
 	src     *fakeSource
 	dest    *fakeDest
 	journal *fakeJournal
-	log     *logBuffer
+	log     *logbuf.Buffer
 	// blockSize of the tar blocks (default 16 KiB).
 	blockSize int
 }
 
 func newRig(src *fakeSource, partSize int) *testRig {
-	return &testRig{src: src, dest: newFakeDest(partSize), journal: &fakeJournal{}, log: &logBuffer{}}
+	return &testRig{src: src, dest: newFakeDest(partSize), journal: &fakeJournal{}, log: &logbuf.Buffer{}}
 }
 
 func (r *testRig) params() BackupParams {

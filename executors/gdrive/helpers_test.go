@@ -1,7 +1,6 @@
 package gdrive_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,6 +20,7 @@ import (
 
 	"backupd/executors/archive"
 	"backupd/executors/gdrive"
+	"backupd/executors/testsupport/logbuf"
 	"backupd/executors/testsupport/peers"
 )
 
@@ -96,7 +96,7 @@ type fixture struct {
 	folderID string
 	refresh  *refreshLog
 	counter  *countingTransport
-	logs     *syncBuffer
+	logs     *logbuf.Buffer
 }
 
 // newFixture connects to p, checks the connection (which creates the
@@ -104,7 +104,7 @@ type fixture struct {
 func newFixture(t testing.TB, p peers.DrivePeer) *fixture {
 	t.Helper()
 	f := &fixture{peer: p, app: appFor(p), refresh: &refreshLog{},
-		counter: &countingTransport{base: http.DefaultTransport.(*http.Transport).Clone()}, logs: &syncBuffer{}}
+		counter: &countingTransport{base: http.DefaultTransport.(*http.Transport).Clone()}, logs: &logbuf.Buffer{}}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log("destination logs:\n" + f.logs.String())
@@ -243,23 +243,6 @@ func waitFaultsFired(t testing.TB, p peers.DrivePeer) {
 	t.Helper()
 	require.Eventually(t, func() bool { return len(state(t, p).FaultsPending) == 0 }, 60*time.Second, 20*time.Millisecond,
 		"injected faults did not fire")
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func ctxTimeout(t testing.TB, d time.Duration) context.Context {

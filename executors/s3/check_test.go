@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"backupd/domain"
+	"backupd/executors/testsupport/logbuf"
 )
 
 func TestCheckAgainstVersity(t *testing.T) {
@@ -167,7 +168,7 @@ func TestConfigFrom(t *testing.T) {
 func TestConfigNeverShowsTheSecret(t *testing.T) {
 	t.Parallel()
 	cfg := Config{AccessKeyID: "AK", SecretAccessKey: "very-secret-value", Region: "r", Bucket: "b", Endpoint: "http://h:1"}
-	var logs logBuffer
+	var logs logbuf.Buffer
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "cfg", cfg)
 	slog.New(slog.NewTextHandler(&logs, nil)).Info("config", "cfg", cfg)
 	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), logs.String()} {

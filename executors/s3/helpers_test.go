@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stretchr/testify/require"
 
+	"backupd/executors/testsupport/logbuf"
 	"backupd/executors/testsupport/peers"
 )
 
@@ -26,7 +25,7 @@ type fixture struct {
 	bucket string
 	cfg    Config
 	client *s3.Client // the peer's own client, independent of ours
-	logs   *logBuffer
+	logs   *logbuf.Buffer
 	log    *slog.Logger
 }
 
@@ -34,7 +33,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	p := peers.S3(t)
 	bucket := p.Bucket(t)
-	logs := &logBuffer{}
+	logs := &logbuf.Buffer{}
 	return &fixture{
 		peer: p, bucket: bucket, client: p.Client(), logs: logs,
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -116,24 +115,6 @@ func randomBytes(seed uint64, n int) []byte {
 		}
 	}
 	return b
-}
-
-// logBuffer collects log output safely from many goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func deleteInput(bucket, key string) *s3.DeleteObjectInput {
