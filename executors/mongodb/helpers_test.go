@@ -3,7 +3,6 @@ package mongodb_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -119,19 +118,6 @@ func seedShop(t *testing.T, c *mongo.Client, db string, customers, events int) {
 	})
 }
 
-// rawDocs reads a collection as raw BSON keyed by _id.
-func rawDocs(t *testing.T, c *mongo.Client, db, coll string) map[string]bson.Raw {
-	t.Helper()
-	cur, err := c.Database(db).Collection(coll).Find(context.Background(), bson.D{})
-	require.NoError(t, err)
-	out := map[string]bson.Raw{}
-	for cur.Next(context.Background()) {
-		out[cur.Current.Lookup("_id").String()] = append(bson.Raw(nil), cur.Current...)
-	}
-	require.NoError(t, cur.Err())
-	return out
-}
-
 // requireSameDocuments: byte-identical documents, same _ids.
 func requireSameDocuments(t *testing.T, want, got map[string]bson.Raw, what string) {
 	t.Helper()
@@ -179,40 +165,6 @@ func restoreWithStandIn(t *testing.T, peer peers.MongoPeer, file, fromNS, toNS s
 	defer cancel()
 	out, err := exec.CommandContext(ctx, restore, "--uri="+peer.URI, "--gzip", "--archive="+file, "--nsFrom="+fromNS, "--nsTo="+toNS).CombinedOutput()
 	require.NoError(t, err, "%s", out)
-}
-
-type expectedFixture struct {
-	Database    string `json:"database"`
-	Collections map[string]struct {
-		Documents     int64           `json:"documents"`
-		Indexes       []string        `json:"indexes"`
-		FirstDocument json.RawMessage `json:"first_document_canonical_extended_json"`
-	} `json:"collections"`
-}
-
-func loadExpected(t *testing.T) expectedFixture {
-	t.Helper()
-	b, err := os.ReadFile(peers.Fixture(t, "mongodump/expected.json"))
-	require.NoError(t, err)
-	var e expectedFixture
-	require.NoError(t, json.Unmarshal(b, &e))
-	return e
-}
-
-func firstDocumentJSON(t *testing.T, c *mongo.Client, db, coll string) string {
-	t.Helper()
-	raw, err := c.Database(db).Collection(coll).FindOne(context.Background(), bson.D{}, options.FindOne().SetSort(bson.D{{Key: "_id", Value: 1}})).Raw()
-	require.NoError(t, err)
-	js, err := bson.MarshalExtJSON(raw, true, false)
-	require.NoError(t, err)
-	return string(js)
-}
-
-func compactJSON(t *testing.T, raw json.RawMessage) string {
-	t.Helper()
-	var b bytes.Buffer
-	require.NoError(t, json.Compact(&b, raw))
-	return b.String()
 }
 
 func dirEntries(t *testing.T, dir string) []string {

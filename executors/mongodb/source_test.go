@@ -16,6 +16,7 @@ import (
 
 	"backupd/executors/archive"
 	"backupd/executors/mongodb"
+	"backupd/executors/testsupport/mongofixture"
 	"backupd/executors/testsupport/mongotools"
 	"backupd/executors/testsupport/peers"
 )
@@ -82,7 +83,7 @@ func TestSourceDumpsEveryCollectionRestorably(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"customers", "empty_collection", "events", "orders"}, keys)
 	for coll := range want {
-		requireSameDocuments(t, rawDocs(t, client, db, coll), rawDocs(t, client, restored, coll), coll)
+		requireSameDocuments(t, mongofixture.RawDocs(t, client, db, coll), mongofixture.RawDocs(t, client, restored, coll), coll)
 	}
 	require.Empty(t, dirEntries(t, spool), "no spool or config file left")
 

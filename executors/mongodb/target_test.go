@@ -17,6 +17,7 @@ import (
 	"backupd/domain"
 	"backupd/executors/archive"
 	"backupd/executors/mongodb"
+	"backupd/executors/testsupport/mongofixture"
 	"backupd/executors/testsupport/mongotools"
 	"backupd/executors/testsupport/peers"
 )
@@ -79,7 +80,7 @@ func TestRestoreAndVerifyTheRealFixtures(t *testing.T) {
 	target := mongodb.NewTarget(configFor(peer, db), tools, logger, mongodb.WithSpoolDir(t.TempDir()))
 	defer target.Close()
 	ctx := peers.Context(t)
-	want := loadExpected(t)
+	want := mongofixture.LoadExpected(t)
 
 	var expected []mongodb.Expected
 	for _, coll := range []string{"customers", "orders"} {
@@ -92,7 +93,7 @@ func TestRestoreAndVerifyTheRealFixtures(t *testing.T) {
 		require.Equal(t, want.Collections[coll].Documents, fp.Documents)
 		require.Zero(t, fp.SampleBits)
 		expected = append(expected, mongodb.Expected{Collection: coll, Documents: want.Collections[coll].Documents})
-		require.Equal(t, compactJSON(t, want.Collections[coll].FirstDocument), firstDocumentJSON(t, client, db, coll))
+		require.Equal(t, mongofixture.CompactJSON(t, want.Collections[coll].FirstDocument), mongofixture.FirstDocumentJSON(t, client, db, coll))
 	}
 	checks, err := target.Verify(ctx, expected)
 	require.NoError(t, err)
@@ -106,7 +107,7 @@ func TestRestoreAndVerifyTheRealFixtures(t *testing.T) {
 	// Independently of the product's verification: byte-identical
 	// documents, the archive's against the database's.
 	archiveDocs := readArchiveDocs(t, peers.Fixture(t, "mongodump/fixture_shop.customers.archive.gz"))
-	requireSameDocuments(t, archiveDocs, rawDocs(t, client, db, "customers"), "customers")
+	requireSameDocuments(t, archiveDocs, mongofixture.RawDocs(t, client, db, "customers"), "customers")
 }
 
 func TestVerifyFindsChangedMissingAndExtraDocuments(t *testing.T) {
@@ -321,7 +322,7 @@ func TestSourceToTargetRoundTrip(t *testing.T) {
 	for _, c := range checks {
 		require.True(t, c.OK, "%+v", c)
 		require.Equal(t, c.ExpectedDocs, c.HashesCompared)
-		requireSameDocuments(t, rawDocs(t, client, src, c.Name), rawDocs(t, client, dst, c.Name), c.Name)
+		requireSameDocuments(t, mongofixture.RawDocs(t, client, src, c.Name), mongofixture.RawDocs(t, client, dst, c.Name), c.Name)
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -3,7 +3,6 @@ package mongoarchive_test
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -13,27 +12,9 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 
 	"backupd/executors/mongodb/mongoarchive"
+	"backupd/executors/testsupport/mongofixture"
 	"backupd/executors/testsupport/peers"
 )
-
-// expectedFixture is ../shared/fixtures/mongodump/expected.json.
-type expectedFixture struct {
-	Database    string `json:"database"`
-	Collections map[string]struct {
-		Documents     int64           `json:"documents"`
-		Indexes       []string        `json:"indexes"`
-		FirstDocument json.RawMessage `json:"first_document_canonical_extended_json"`
-	} `json:"collections"`
-}
-
-func loadExpected(t *testing.T) expectedFixture {
-	t.Helper()
-	b, err := os.ReadFile(peers.Fixture(t, "mongodump/expected.json"))
-	require.NoError(t, err)
-	var e expectedFixture
-	require.NoError(t, json.Unmarshal(b, &e))
-	return e
-}
 
 func gunzipFixture(t *testing.T, name string) (gz, plain []byte) {
 	t.Helper()
@@ -44,16 +25,6 @@ func gunzipFixture(t *testing.T, name string) (gz, plain []byte) {
 	plain, err = io.ReadAll(zr)
 	require.NoError(t, err)
 	return gz, plain
-}
-
-// compactJSON normalises expected.json's pretty-printed document so it can
-// be compared byte for byte with the driver's canonical Extended JSON
-// (json.RawMessage keeps the key order).
-func compactJSON(t *testing.T, raw json.RawMessage) string {
-	t.Helper()
-	var buf bytes.Buffer
-	require.NoError(t, json.Compact(&buf, raw))
-	return buf.String()
 }
 
 var fixtureArchives = []struct {
@@ -67,7 +38,7 @@ var fixtureArchives = []struct {
 
 func TestReaderParsesTheRealMongodumpFixtures(t *testing.T) {
 	t.Parallel()
-	want := loadExpected(t)
+	want := mongofixture.LoadExpected(t)
 	for _, fx := range fixtureArchives {
 		t.Run(fx.file, func(t *testing.T) {
 			t.Parallel()
@@ -125,7 +96,7 @@ func TestReaderParsesTheRealMongodumpFixtures(t *testing.T) {
 					require.Equal(t, "null", string(exp.FirstDocument))
 					continue
 				}
-				require.Equal(t, compactJSON(t, exp.FirstDocument), first[name], "first document of %s", name)
+				require.Equal(t, mongofixture.CompactJSON(t, exp.FirstDocument), first[name], "first document of %s", name)
 			}
 		})
 	}

@@ -17,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"backupd/executors/mongodb/mongoarchive"
+	"backupd/executors/testsupport/mongofixture"
 	"backupd/executors/testsupport/mongotools"
 	"backupd/executors/testsupport/peers"
 )
@@ -48,18 +49,6 @@ func seed(t *testing.T, c *mongo.Client, db string, n int) {
 	_, err = c.Database(db).Collection("orders").InsertMany(ctx, docs)
 	require.NoError(t, err)
 	require.NoError(t, c.Database(db).CreateCollection(ctx, "empty_collection"))
-}
-
-func rawDocs(t *testing.T, c *mongo.Client, db, coll string) map[string]bson.Raw {
-	t.Helper()
-	cur, err := c.Database(db).Collection(coll).Find(context.Background(), bson.D{})
-	require.NoError(t, err)
-	out := map[string]bson.Raw{}
-	for cur.Next(context.Background()) {
-		out[cur.Current.Lookup("_id").String()] = append(bson.Raw(nil), cur.Current...)
-	}
-	require.NoError(t, cur.Err())
-	return out
 }
 
 func TestMongodumpArchiveHoldsExactlyWhatTheServerHolds(t *testing.T) {
@@ -96,7 +85,7 @@ func TestMongodumpArchiveHoldsExactlyWhatTheServerHolds(t *testing.T) {
 	require.Equal(t, []string{"customers", "empty_collection", "orders"}, names)
 
 	for _, coll := range names {
-		want := rawDocs(t, client, db, coll)
+		want := mongofixture.RawDocs(t, client, db, coll)
 		require.Len(t, docs[coll], len(want), coll)
 		for _, d := range docs[coll] {
 			require.Equal(t, want[d.Lookup("_id").String()], d, "document bytes of %s", coll)

@@ -1,9 +1,7 @@
 package mongotools_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,36 +10,18 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
-	"go.mongodb.org/mongo-driver/mongo/options"
 
+	"backupd/executors/testsupport/mongofixture"
 	"backupd/executors/testsupport/mongotools"
 	"backupd/executors/testsupport/peers"
 )
-
-type expectedFixture struct {
-	Database    string `json:"database"`
-	Collections map[string]struct {
-		Documents     int64           `json:"documents"`
-		Indexes       []string        `json:"indexes"`
-		FirstDocument json.RawMessage `json:"first_document_canonical_extended_json"`
-	} `json:"collections"`
-}
-
-func loadExpected(t *testing.T) expectedFixture {
-	t.Helper()
-	b, err := os.ReadFile(peers.Fixture(t, "mongodump/expected.json"))
-	require.NoError(t, err)
-	var e expectedFixture
-	require.NoError(t, json.Unmarshal(b, &e))
-	return e
-}
 
 // checkAgainstExpected compares a restored collection with expected.json:
 // count, index names, first document (by _id) in canonical Extended JSON.
 func checkAgainstExpected(t *testing.T, c *mongo.Client, db, coll string) {
 	t.Helper()
 	ctx := context.Background()
-	want := loadExpected(t).Collections[coll]
+	want := mongofixture.LoadExpected(t).Collections[coll]
 	n, err := c.Database(db).Collection(coll).CountDocuments(ctx, bson.D{})
 	require.NoError(t, err)
 	require.Equal(t, want.Documents, n, "documents of %s", coll)
@@ -68,13 +48,7 @@ func checkAgainstExpected(t *testing.T, c *mongo.Client, db, coll string) {
 	if want.Documents == 0 {
 		return
 	}
-	raw, err := c.Database(db).Collection(coll).FindOne(ctx, bson.D{}, options.FindOne().SetSort(bson.D{{Key: "_id", Value: 1}})).Raw()
-	require.NoError(t, err)
-	js, err := bson.MarshalExtJSON(raw, true, false)
-	require.NoError(t, err)
-	var compact bytes.Buffer
-	require.NoError(t, json.Compact(&compact, want.FirstDocument))
-	require.Equal(t, compact.String(), string(js), "first document of %s", coll)
+	require.Equal(t, mongofixture.CompactJSON(t, want.FirstDocument), mongofixture.FirstDocumentJSON(t, c, db, coll), "first document of %s", coll)
 }
 
 func TestMongorestoreRestoresTheRealFixtures(t *testing.T) {
