@@ -17,8 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"backupd/executors/testsupport/mongotools/internal/tool"
 )
@@ -40,32 +38,15 @@ var commandLine = append(append([]tool.Option{}, tool.ConnectionOptions...),
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
-	p, positional, err := tool.Parse(commandLine, args)
-	if err == nil && len(positional) > 0 {
-		err = fmt.Errorf("this stand-in mongorestore reads archives only, not the directory %v", positional)
+	cl, code, done := tool.ReadCommandLine("mongorestore", "<options> <connection-string> <directory or file to restore>", commandLine, args, func(positional []string) error {
+		return fmt.Errorf("this stand-in mongorestore reads archives only, not the directory %v", positional)
+	})
+	if done {
+		return code
 	}
-	if err != nil {
-		log := tool.NewLogger(os.Stderr, 0)
-		log.Logf(tool.Always, "error parsing command line options: %s", err)
-		log.Log(tool.Always, tool.ShortUsage("mongorestore"))
-		return 1
-	}
-	if p.Bool("help") {
-		fmt.Print(tool.Usage("mongorestore", "<options> <connection-string> <directory or file to restore>", commandLine))
-		return 0
-	}
-	if p.Bool("version") {
-		tool.PrintVersion("mongorestore")
-		return 0
-	}
-	log := tool.NewLogger(os.Stderr, tool.Verbosity(p))
-	clientOpts, err := tool.ClientOptions(p, "mongorestore")
-	if err != nil {
-		log.Logf(tool.Always, "error parsing command line options: %s", err)
-		log.Log(tool.Always, tool.ShortUsage("mongorestore"))
-		return 1
-	}
-	ctx, stop := interruptible(log)
+	p, log, clientOpts := cl.Options, cl.Log, cl.Client
+
+	ctx, stop := tool.Interruptible(log)
 	defer stop()
 
 	client, err := tool.Connect(ctx, clientOpts)
@@ -92,21 +73,4 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
-}
-
-// interruptible cancels the context on SIGINT/SIGTERM, logging as the tools
-// do; a second signal ends the process at once.
-func interruptible(log *tool.Logger) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		s := <-sig
-		log.Logf(tool.Always, "signal '%s' received; attempting to shut down", s)
-		cancel()
-		s = <-sig
-		log.Logf(tool.Always, "signal '%s' received; forcefully terminating", s)
-		os.Exit(1)
-	}()
-	return ctx, func() { signal.Stop(sig); cancel() }
 }
