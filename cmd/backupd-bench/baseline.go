@@ -130,6 +130,7 @@ func (b *bench) runPipeline(ctx context.Context, d dataset, destBucket string) (
 	vgw1, _ := cpuTime(b.peers.procs["versitygw"].pid())
 	m.peerCPU = vgw1 - vgw0
 
+	var parts []string
 	for i, t := range []*timed{cp, tar, gz, rcat} {
 		sampled := copySampled
 		if i > 0 {
@@ -140,10 +141,13 @@ func (b *bench) runPipeline(ctx context.Context, d dataset, destBucket string) (
 			return m, err
 		}
 		m.cpu += cpu
+		parts = append(parts, fmt.Sprintf("%s %.1f s / %s", []string{"copy", "tar", "gzip", "rcat"}[i], cpu.Seconds(), kib(rss)))
 		if t == cp || t == rcat { // the rclone processes
 			m.peakRSSKiB = max(m.peakRSSKiB, rss)
 		}
 	}
+
+	m.detail = strings.Join(parts, ", ")
 
 	head, err := b.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(destBucket), Key: aws.String("backup.tar.gz")})
 	if err != nil {

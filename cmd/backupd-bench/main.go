@@ -281,7 +281,7 @@ func (b *bench) measurePauses(ctx context.Context, large dataset, srcLarge strin
 	if b.cfg.skipDrive {
 		return nil
 	}
-	return b.measureDrivePause(ctx, srcLarge, expect, driveProxy)
+	return b.measureDrivePause(ctx, large, srcLarge, expect, driveProxy)
 }
 
 func joinErr(errs ...error) error {

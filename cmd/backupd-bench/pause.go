@@ -28,9 +28,13 @@ type pauseResult struct {
 	unit            int64 // part (S3) or chunk (Drive) size: the largest one sent
 	unitName        string
 	reuploaded      string // which parts/chunks went twice
+	peakRSSKiB      int64  // the worker's VmHWM over the whole backup
 }
 
-func (r pauseResult) resent() int64 { return r.archiveReceived - r.archiveSize }
+// resent is what the destination received twice: archive bytes sent again
+// in a part or chunk, plus the tail an S3 pause parked in a stash object
+// (it is sent again inside the next part after the resume).
+func (r pauseResult) resent() int64 { return r.archiveReceived - r.archiveSize + r.stashBytes }
 
 // pauseResume runs a backup to a destination behind proxy, pauses it when
 // about half of the archive is uploaded, resumes it, and returns the
@@ -38,6 +42,8 @@ func (r pauseResult) resent() int64 { return r.archiveReceived - r.archiveSize }
 func (b *bench) pauseResume(ctx context.Context, t backupdTarget, proxy *countingProxy, expectArchive int64, dest string) (pauseResult, operation, []proxyCall, error) {
 	r := pauseResult{destination: dest}
 	proxy.reset()
+	pid := b.product.worker.pid()
+	_ = resetPeakRSS(pid)
 	start := time.Now()
 	id, err := b.product.api.backup(ctx, t.source, t.destination)
 	if err != nil {
@@ -85,6 +91,7 @@ func (b *bench) pauseResume(ctx context.Context, t backupdTarget, proxy *countin
 		return r, op, nil, err
 	}
 	r.wall = time.Since(start)
+	r.peakRSSKiB, _ = procStatusKiB(pid, "VmHWM")
 	if op.Result == nil {
 		return r, op, nil, fmt.Errorf("operation %s completed without a result", id)
 	}

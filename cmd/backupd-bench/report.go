@@ -151,7 +151,7 @@ func (b *bench) buildReport() report {
 			fmt.Sprintf("%.1f / %.1f", mib(best), mib(med)), fmt.Sprintf("%.0f / %.0f", obj(best), obj(med)),
 			kib(g.peak()), secs(g.cpu()), secs(g.peerCPU()), human(g.runs[0].archiveSize)})
 	}
-	r.runHdr = []string{"dataset", "tool", "run", "wall", "executor (started→finished)", "peak RSS (VmHWM / time %M)", "max sampled VmRSS (anon + file)", "CPU", "versitygw CPU", "archive", "load after"}
+	r.runHdr = []string{"dataset", "tool", "run", "wall", "executor (started→finished)", "peak RSS (VmHWM / time %M)", "max sampled VmRSS (anon + file)", "CPU", "versitygw CPU", "archive", "load after", "pipeline: CPU / peak RSS per process"}
 	counts := map[string]int{}
 	for _, m := range b.results {
 		k := m.data.bucket + m.tool
@@ -162,7 +162,7 @@ func (b *bench) buildReport() report {
 			sampled = fmt.Sprintf("%s (%s + %s)", kib(m.sampledKiB), kib(m.sampledAnon), kib(m.sampledFile))
 		}
 		r.runRows = append(r.runRows, []string{m.data.label, m.tool, fmt.Sprint(counts[k]), fmt.Sprintf("%.1f s", m.wall.Seconds()),
-			inner, kib(m.peakRSSKiB), sampled, secs(m.cpu), secs(m.peerCPU), fmt.Sprintf("%d B", m.archiveSize), m.load})
+			inner, kib(m.peakRSSKiB), sampled, secs(m.cpu), secs(m.peerCPU), fmt.Sprintf("%d B", m.archiveSize), m.load, orDash(m.detail)})
 	}
 	r.summary = b.summaryLines()
 	for _, p := range b.pauses {
@@ -200,7 +200,7 @@ func (b *bench) summaryLines() []string {
 	}
 	var peak int64
 	for _, g := range b.groups() {
-		if g.tool == "backupd" {
+		if strings.HasPrefix(g.tool, "backupd") {
 			peak = max(peak, g.peak())
 		}
 	}
@@ -215,10 +215,10 @@ func pauseLines(p pauseResult) []string {
 	lines := []string{
 		fmt.Sprintf("pause (%s): took %.2f s to take effect (202 → status paused), asked at %s uploaded; %s sent between the request and paused, %d bytes while paused; paused %s",
 			p.destination, p.latency.Seconds(), mib(p.triggerAt), mib(p.afterPause), p.whilePaused, p.position),
-		fmt.Sprintf("resume (%s): the archive's own uploads carried %d bytes for a %d-byte archive: re-sent %d bytes (%s; %s size %s; target <= one %s: %s); re-uploaded: %s",
-			p.destination, p.archiveReceived, p.archiveSize, p.resent(), mib(p.resent()), p.unitName, mib(p.unit), p.unitName, verdict(p.resent() <= p.unit), p.reuploaded),
-		fmt.Sprintf("destination received %d bytes in all (%s): archive %s, checkpoint stashes %s, other (manifest, XML, sessions) %s; whole backup with the pause took %.1f s",
-			p.totalReceived, mib(p.totalReceived), mib(p.archiveReceived), mib(p.stashBytes), mib(p.otherBytes), p.wall.Seconds()),
+		fmt.Sprintf("resume (%s): re-sent %d bytes (%s) = archive uploads %d bytes − archive %d bytes + stash objects %d bytes (tails parked at the pause or a checkpoint, sent again in the next part); %s size %s (target <= one %s: %s); %ss sent twice: %s",
+			p.destination, p.resent(), mib(p.resent()), p.archiveReceived, p.archiveSize, p.stashBytes, p.unitName, mib(p.unit), p.unitName, verdict(p.resent() <= p.unit), p.unitName, p.reuploaded),
+		fmt.Sprintf("destination (%s) received %d bytes in all (%s): archive %s, stash objects %s, other (manifest, XML, sessions) %s; the backup with its pause took %.1f s; worker peak RSS %s",
+			p.destination, p.totalReceived, mib(p.totalReceived), mib(p.archiveReceived), mib(p.stashBytes), mib(p.otherBytes), p.wall.Seconds(), kib(p.peakRSSKiB)),
 	}
 	return lines
 }
@@ -325,4 +325,11 @@ func mdTable(header []string, rows [][]string) string {
 		s.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
 	return s.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -24,6 +24,7 @@ type measurement struct {
 	peerCPU     time.Duration // versitygw's CPU during the run
 	archiveSize int64
 	load        string // 1-minute load average when the run ended
+	detail      string // the pipeline's processes, one by one
 }
 
 func (m measurement) mibPerSec() float64 {
@@ -36,7 +37,8 @@ func (m measurement) objPerSec() float64 { return float64(m.data.count) / m.wall
 // API, and where the archives land.
 type backupdTarget struct {
 	source, destination string
-	destBucket          string
+	destBucket          string // S3 destinations: emptied before the run
+	tool                string // the report's name, "backupd" by default
 }
 
 // runBackupd times one backup through the API: POST /api/backups, then
@@ -44,8 +46,13 @@ type backupdTarget struct {
 // peak RSS is reset before the run and read (VmHWM) after it.
 func (b *bench) runBackupd(ctx context.Context, d dataset, t backupdTarget) (measurement, error) {
 	m := measurement{tool: "backupd", data: d}
-	if err := emptyBucket(ctx, b.s3, t.destBucket); err != nil {
-		return m, fmt.Errorf("empty %s: %w", t.destBucket, err)
+	if t.tool != "" {
+		m.tool = t.tool
+	}
+	if t.destBucket != "" {
+		if err := emptyBucket(ctx, b.s3, t.destBucket); err != nil {
+			return m, fmt.Errorf("empty %s: %w", t.destBucket, err)
+		}
 	}
 	if err := b.product.workerAlive(); err != nil {
 		return m, err
@@ -86,10 +93,19 @@ func (b *bench) runBackupd(ctx context.Context, d dataset, t backupdTarget) (mea
 	}
 	m.inner = r.FinishedAt.Sub(r.StartedAt)
 	m.archiveSize = r.ArchiveSize
-	if err := b.checkS3Archive(ctx, r.ArchiveLocation, r.ArchiveSize); err != nil {
+	if err := b.checkArchive(ctx, r.ArchiveLocation, r.ArchiveSize); err != nil {
 		return m, err
 	}
 	return m, nil
+}
+
+// checkArchive checks the archive is at its destination with the size the
+// API reports.
+func (b *bench) checkArchive(ctx context.Context, location string, size int64) error {
+	if strings.HasPrefix(location, "gdrive://") {
+		return b.checkDriveArchive(ctx, location, size)
+	}
+	return b.checkS3Archive(ctx, location, size)
 }
 
 // checkS3Archive checks that the archive the API reports is at the
