@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +53,11 @@ type stackOptions struct {
 	// MongodumpEnv are test knobs of the stand-in mongodump (for example
 	// mongotools.EnvDocumentDelay to slow a dump down).
 	MongodumpEnv []string
+	// UI serves the built web app (browser tests: fs.Sub(web.Dist, "dist"));
+	// Config and Clock reach apitest.Options (poll interval, idle timeout).
+	UI     fs.FS
+	Config httpapi.Config
+	Clock  func() time.Time
 }
 
 func startStack(t *testing.T, o stackOptions) *stack {
@@ -75,7 +81,7 @@ func startStack(t *testing.T, o stackOptions) *stack {
 		conns.S3Options = append(conns.S3Options, s3.WithPartSize(o.S3PartSize))
 	}
 	conns.DriveOptions = gdrive.Options{ChunkSize: o.DriveChunk, DurableEvery: 4 << 20}
-	srv := apitest.Start(t, apitest.Options{Drive: o.Drive, Checker: conns, Restores: func(s *apitest.Server) httpapi.RestorePlanner {
+	srv := apitest.Start(t, apitest.Options{UI: o.UI, Config: o.Config, Clock: o.Clock, Drive: o.Drive, Checker: conns, Restores: func(s *apitest.Server) httpapi.RestorePlanner {
 		conns.Keyring = s.Keyring
 		conns.Drive = s.Google
 		return executors.NewRestorePlanner(s.Store, conns, s.Queries)
