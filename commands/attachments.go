@@ -45,7 +45,7 @@ func (s *service) loadForSlot(ctx context.Context, id uuid.UUID, sl slot) (*doma
 	if id == uuid.Nil {
 		return nil, domain.Invalid("field-required", sl.field, "choose the "+sl.what)
 	}
-	c, err := Load(ctx, s.store, ConnectionStream(id), func() *domain.Connection { return domain.NewConnection(id) })
+	c, err := s.loadConnection(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func (s *service) loadForSlot(ctx context.Context, id uuid.UUID, sl slot) (*doma
 
 // attach reserves connection id for operation opID.
 func (s *service) attach(ctx context.Context, id, opID uuid.UUID, sl slot, now time.Time) (*domain.Connection, error) {
-	return Update(ctx, s.store, ConnectionStream(id), func() *domain.Connection { return domain.NewConnection(id) }, func(c *domain.Connection) error {
+	return s.updateConnection(ctx, id, func(c *domain.Connection) error {
 		if err := sl.usable(c); err != nil {
 			return err
 		}
@@ -65,7 +65,7 @@ func (s *service) attach(ctx context.Context, id, opID uuid.UUID, sl slot, now t
 // detach releases connection id from operation opID (a no-op when it is not
 // attached).
 func (s *service) detach(ctx context.Context, id, opID uuid.UUID, now time.Time) error {
-	_, err := Update(ctx, s.store, ConnectionStream(id), func() *domain.Connection { return domain.NewConnection(id) }, func(c *domain.Connection) error {
+	_, err := s.updateConnection(ctx, id, func(c *domain.Connection) error {
 		c.DetachOperation(opID, now)
 		return nil
 	})

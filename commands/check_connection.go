@@ -66,14 +66,8 @@ func (h checkConnectionHandler) Handle(ctx context.Context, cmd CheckConnection)
 			return nil, err
 		}
 	}
-	checkedSettings, checkedSecrets := conn.Settings, conn.Secrets
 	now := h.now()
-	return Update(ctx, h.store, ConnectionStream(cmd.ID), func() *domain.Connection { return domain.NewConnection(cmd.ID) }, func(c *domain.Connection) error {
-		if c.Exists() && !sameCredentials(c, checkedSettings, checkedSecrets) {
-			// Edited meanwhile: this result is about credentials that are
-			// no longer stored.
-			return domain.ErrConcurrentUpdate
-		}
+	return h.updateCheckedConnection(ctx, cmd.ID, conn, func(c *domain.Connection) error {
 		if len(learnedSettings) > 0 || len(sealedLearned) > 0 {
 			settings := maps.Clone(c.Settings)
 			maps.Copy(settings, learnedSettings)

@@ -46,7 +46,7 @@ func (h createConnectionHandler) Handle(ctx context.Context, cmd CreateConnectio
 		return nil, err
 	}
 	now := h.now()
-	return Update(ctx, h.store, ConnectionStream(id), func() *domain.Connection { return domain.NewConnection(id) }, func(c *domain.Connection) error {
+	return h.updateConnection(ctx, id, func(c *domain.Connection) error {
 		return c.Create(cmd.Kind, cmd.Name, settings, sealed, res.Check, now)
 	})
 }

@@ -18,7 +18,7 @@ type deleteConnectionHandler struct{ *service }
 
 func (h deleteConnectionHandler) Handle(ctx context.Context, cmd DeleteConnection) (Nothing, error) {
 	now := h.now()
-	_, err := Update(ctx, h.store, ConnectionStream(cmd.ID), func() *domain.Connection { return domain.NewConnection(cmd.ID) }, func(c *domain.Connection) error {
+	_, err := h.updateConnection(ctx, cmd.ID, func(c *domain.Connection) error {
 		return c.Delete(now)
 	})
 	return Nothing{}, err

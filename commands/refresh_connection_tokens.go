@@ -29,7 +29,7 @@ func (h refreshConnectionTokensHandler) Handle(ctx context.Context, cmd RefreshC
 		return nil, err
 	}
 	now := h.now()
-	return Update(ctx, h.store, ConnectionStream(cmd.ID), func() *domain.Connection { return domain.NewConnection(cmd.ID) }, func(c *domain.Connection) error {
+	return h.updateConnection(ctx, cmd.ID, func(c *domain.Connection) error {
 		if c.Deleted {
 			return domain.ErrConnectionDeleted
 		}

@@ -58,13 +58,8 @@ func (h updateConnectionHandler) Handle(ctx context.Context, cmd UpdateConnectio
 	if err != nil {
 		return nil, err
 	}
-	checkedSettings, checkedSecrets := conn.Settings, conn.Secrets
 	now := h.now()
-	return Update(ctx, h.store, ConnectionStream(cmd.ID), func() *domain.Connection { return domain.NewConnection(cmd.ID) }, func(c *domain.Connection) error {
-		if c.Exists() && !sameCredentials(c, checkedSettings, checkedSecrets) {
-			// Someone else changed the credentials after this check ran.
-			return domain.ErrConcurrentUpdate
-		}
+	return h.updateCheckedConnection(ctx, cmd.ID, conn, func(c *domain.Connection) error {
 		return c.Update(cmd.Name, settings, c.MergeSecrets(sealedChanges), res.Check, now)
 	})
 }
@@ -95,7 +90,7 @@ func withManagedSettings(c *domain.Connection, input map[string]string) map[stri
 
 // loadLiveConnection loads a connection that exists and is not deleted.
 func (s *service) loadLiveConnection(ctx context.Context, id uuid.UUID) (*domain.Connection, error) {
-	c, err := Load(ctx, s.store, ConnectionStream(id), func() *domain.Connection { return domain.NewConnection(id) })
+	c, err := s.loadConnection(ctx, id)
 	if err != nil {
 		return nil, err
 	}
