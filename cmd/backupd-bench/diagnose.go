@@ -15,14 +15,15 @@ import (
 // the counting proxy and the worker started with GODEBUG=gctrace=1, to
 // explain the figures: requests and TCP connections per object, and the Go
 // heap behind the worker's RSS. Its wall times are not benchmark figures.
-func (b *bench) diagnose(ctx context.Context, sets []dataset, directSources []string, dst string, proxy *countingProxy) error {
-	if err := b.product.startWorker("GODEBUG=gctrace=1"); err != nil {
+func (b *bench) diagnose(ctx context.Context, sets []dataset, directSources []string, dst string, proxies map[string]*countingProxy) error {
+	proxy := proxies["s3"]
+	if err := b.product.startWorker(); err != nil {
 		return err
 	}
 	proxied := b.peers.s3
 	proxied.Endpoint = proxy.URL
 	var blk strings.Builder
-	fmt.Fprintf(&blk, "diagnostics: one more backup per data set, source behind the counting proxy, worker with GODEBUG=gctrace=1\n")
+	fmt.Fprintf(&blk, "diagnostics: one more backup per data set, source behind the counting proxy, worker's Go heap from GODEBUG=gctrace=1\n")
 	for _, d := range sets {
 		src, err := b.product.api.s3Connection(ctx, "s3_source", "diagnose "+d.bucket, proxied, d.bucket)
 		if err != nil {
@@ -48,27 +49,45 @@ func (b *bench) diagnose(ctx context.Context, sets []dataset, directSources []st
 				g.cycles, g.maxLive, g.maxStart, g.maxGoal)
 		}
 	}
-	// The same backups with a soft memory limit for the Go runtime
-	// (GOMEMLIMIT, an environment variable: no code change), to show how
-	// much of the peak RSS is the collector's headroom.
-	if err := b.product.startWorker("GODEBUG=gctrace=1", "GOMEMLIMIT="+memLimit); err != nil {
+	if err := b.withMemoryLimit(ctx, &blk, sets, directSources, dst, proxies); err != nil {
 		return err
 	}
-	fmt.Fprintf(&blk, "\nwith GOMEMLIMIT=%s (a soft limit the Go collector keeps the heap under), source direct:\n", memLimit)
-	for i, d := range sets {
+	b.profiles = append(b.profiles, blk.String())
+	return nil
+}
+
+// withMemoryLimit repeats what made the worker's RSS highest, in one
+// worker process started with a soft memory limit for the Go runtime
+// (GOMEMLIMIT, an environment variable: no code change): two large backups
+// in a row, the small one, and the pause/resume runs. It shows how much of
+// the peak is the collector's headroom and what the limit costs in CPU.
+func (b *bench) withMemoryLimit(ctx context.Context, blk *strings.Builder, sets []dataset, sources []string, dst string, proxies map[string]*countingProxy) error {
+	if err := b.product.startWorker("GOMEMLIMIT=" + memLimit); err != nil {
+		return err
+	}
+	fmt.Fprintf(blk, "\nwith GOMEMLIMIT=%s (a soft limit the Go collector keeps the heap under), one worker process for all of these, source direct:\n", memLimit)
+	for _, i := range []int{0, 0, 1} {
+		d := sets[i]
 		logOffset := fileSize(b.product.worker.log)
-		m, err := b.runBackupd(ctx, d, backupdTarget{source: directSources[i], destination: dst, destBucket: "bench-archives"})
+		m, err := b.runBackupd(ctx, d, backupdTarget{source: sources[i], destination: dst, destBucket: "bench-archives"})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(&blk, "%s: wall %.1f s, worker CPU %.1f s, peak RSS %s (largest sample: %s anonymous + %s file-backed)",
+		fmt.Fprintf(blk, "  %s: wall %.1f s, worker CPU %.1f s, peak RSS %s (largest sample: %s anonymous + %s file-backed)",
 			d.label, m.wall.Seconds(), m.cpu.Seconds(), kib(m.peakRSSKiB), kib(m.sampledAnon), kib(m.sampledFile))
 		if g, err := gcStats(b.product.worker.log, logOffset); err == nil {
-			fmt.Fprintf(&blk, "; %d GCs, live heap up to %d MB, heap goal up to %d MB", g.cycles, g.maxLive, g.maxGoal)
+			fmt.Fprintf(blk, "; %d GCs, live heap up to %d MB, heap goal up to %d MB", g.cycles, g.maxLive, g.maxGoal)
 		}
 		blk.WriteString("\n")
 	}
-	b.profiles = append(b.profiles, blk.String())
+	for _, pd := range b.pauseDests {
+		r, _, _, err := b.pauseResume(ctx, backupdTarget{source: sources[0], destination: pd.connection}, proxies[pd.proxy], b.medianArchive(sets[0]), pd.name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(blk, "  %s with a pause and resume: pause took %.2f s, whole backup %.1f s, worker peak RSS %s\n",
+			pd.name, r.latency.Seconds(), r.wall.Seconds(), kib(r.peakRSSKiB))
+	}
 	return nil
 }
 

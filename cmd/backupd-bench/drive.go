@@ -44,6 +44,7 @@ func (b *bench) measureDrivePause(ctx context.Context, large dataset, srcLarge s
 		return err
 	}
 	b.pauses = append(b.pauses, r)
+	b.pauseDests = append(b.pauseDests, pauseDest{name: r.destination, connection: dst, proxy: "drive"})
 	progress("pause took %s; re-sent %d bytes", r.latency.Round(time.Millisecond), r.resent())
 	return nil
 }

@@ -49,6 +49,7 @@ type bench struct {
 	results    []measurement
 	pauses     []pauseResult
 	profiles   []string
+	pauseDests []pauseDest // the destinations the pause figures were taken on
 	notes      []string
 }
 
@@ -249,7 +250,7 @@ func (b *bench) measure(ctx context.Context, s3Proxy, driveProxy *countingProxy)
 		}
 	}
 	if b.cfg.profile != "" {
-		return b.diagnose(ctx, []dataset{large, small}, []string{srcLarge, srcSmall}, dst, s3Proxy)
+		return b.diagnose(ctx, []dataset{large, small}, []string{srcLarge, srcSmall}, dst, map[string]*countingProxy{"s3": s3Proxy, "drive": driveProxy})
 	}
 	return nil
 }
@@ -277,6 +278,7 @@ func (b *bench) measurePauses(ctx context.Context, large dataset, srcLarge strin
 		return err
 	}
 	b.pauses = append(b.pauses, r)
+	b.pauseDests = append(b.pauseDests, pauseDest{name: r.destination, connection: dst, proxy: "s3"})
 	progress("pause took %s; re-sent %d bytes", r.latency.Round(time.Millisecond), r.resent())
 	if b.cfg.skipDrive {
 		return nil
@@ -295,4 +297,10 @@ func joinErr(errs ...error) error {
 		return nil
 	}
 	return fmt.Errorf("%s", strings.Join(msgs, "; "))
+}
+
+// pauseDest is a destination behind a counting proxy.
+type pauseDest struct {
+	name, connection string
+	proxy            string // "s3" or "drive"
 }

@@ -29,6 +29,7 @@ type pauseResult struct {
 	unitName        string
 	reuploaded      string // which parts/chunks went twice
 	peakRSSKiB      int64  // the worker's VmHWM over the whole backup
+	heap            *gcSummary
 }
 
 // resent is what the destination received twice: archive bytes sent again
@@ -44,6 +45,7 @@ func (b *bench) pauseResume(ctx context.Context, t backupdTarget, proxy *countin
 	proxy.reset()
 	pid := b.product.worker.pid()
 	_ = resetPeakRSS(pid)
+	logOffset := fileSize(b.product.worker.log)
 	start := time.Now()
 	id, err := b.product.api.backup(ctx, t.source, t.destination)
 	if err != nil {
@@ -92,6 +94,9 @@ func (b *bench) pauseResume(ctx context.Context, t backupdTarget, proxy *countin
 	}
 	r.wall = time.Since(start)
 	r.peakRSSKiB, _ = procStatusKiB(pid, "VmHWM")
+	if g, err := gcStats(b.product.worker.log, logOffset); err == nil {
+		r.heap = &g
+	}
 	if op.Result == nil {
 		return r, op, nil, fmt.Errorf("operation %s completed without a result", id)
 	}

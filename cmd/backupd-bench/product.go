@@ -103,7 +103,9 @@ func (p *product) startWorker(extraEnv ...string) error {
 	p.stopWorker()
 	p.workers++
 	name := fmt.Sprintf("backupd-worker-%d", p.workers)
-	env := append(append(append([]string{}, p.env...), "BACKUPD_WORKER_ID=bench-"+name), extraEnv...)
+	// gctrace: one line per collection in the worker's log (the Go heap
+	// behind its RSS); its cost is negligible.
+	env := append(append(append([]string{}, p.env...), "BACKUPD_WORKER_ID=bench-"+name, "GODEBUG=gctrace=1"), extraEnv...)
 	w, err := startChild(name, filepath.Join(p.dir, "logs"), env, p.bin, "worker")
 	if err != nil {
 		return err

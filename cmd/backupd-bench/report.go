@@ -151,7 +151,7 @@ func (b *bench) buildReport() report {
 			fmt.Sprintf("%.1f / %.1f", mib(best), mib(med)), fmt.Sprintf("%.0f / %.0f", obj(best), obj(med)),
 			kib(g.peak()), secs(g.cpu()), secs(g.peerCPU()), human(g.runs[0].archiveSize)})
 	}
-	r.runHdr = []string{"dataset", "tool", "run", "wall", "executor (started→finished)", "peak RSS (VmHWM / time %M)", "max sampled VmRSS (anon + file)", "CPU", "versitygw CPU", "archive", "load after", "pipeline: CPU / peak RSS per process"}
+	r.runHdr = []string{"dataset", "tool", "run", "wall", "executor (started→finished)", "peak RSS (VmHWM / time %M)", "max sampled VmRSS (anon + file)", "Go heap: live / at GC / goal (max)", "CPU", "versitygw CPU", "archive", "load after", "pipeline: CPU / peak RSS per process"}
 	counts := map[string]int{}
 	for _, m := range b.results {
 		k := m.data.bucket + m.tool
@@ -162,7 +162,7 @@ func (b *bench) buildReport() report {
 			sampled = fmt.Sprintf("%s (%s + %s)", kib(m.sampledKiB), kib(m.sampledAnon), kib(m.sampledFile))
 		}
 		r.runRows = append(r.runRows, []string{m.data.label, m.tool, fmt.Sprint(counts[k]), fmt.Sprintf("%.1f s", m.wall.Seconds()),
-			inner, kib(m.peakRSSKiB), sampled, secs(m.cpu), secs(m.peerCPU), fmt.Sprintf("%d B", m.archiveSize), m.load, orDash(m.detail)})
+			inner, kib(m.peakRSSKiB), sampled, m.heap.String(), secs(m.cpu), secs(m.peerCPU), fmt.Sprintf("%d B", m.archiveSize), m.load, orDash(m.detail)})
 	}
 	r.summary = b.summaryLines()
 	for _, p := range b.pauses {
@@ -204,8 +204,16 @@ func (b *bench) summaryLines() []string {
 			peak = max(peak, g.peak())
 		}
 	}
+	var pausePeak int64
+	for _, p := range b.pauses {
+		pausePeak = max(pausePeak, p.peakRSSKiB)
+	}
 	if peak > 0 {
-		out = append(out, fmt.Sprintf("backupd worker peak RSS (VmHWM, largest over all runs): %s (target <= 128 MiB: %s)", kib(peak), verdict(peak <= 128<<10)))
+		line := fmt.Sprintf("backupd worker peak RSS (VmHWM, largest over all runs): %s (target <= 128 MiB: %s)", kib(peak), verdict(peak <= 128<<10))
+		if pausePeak > 0 {
+			line += fmt.Sprintf("; in the pause/resume runs %s (%s)", kib(pausePeak), verdict(pausePeak <= 128<<10))
+		}
+		out = append(out, line)
 	}
 	return out
 }
@@ -218,7 +226,7 @@ func pauseLines(p pauseResult) []string {
 		fmt.Sprintf("resume (%s): re-sent %d bytes (%s) = archive uploads %d bytes − archive %d bytes + stash objects %d bytes (tails parked at the pause or a checkpoint, sent again in the next part); %s size %s (target <= one %s: %s); %ss sent twice: %s",
 			p.destination, p.resent(), mib(p.resent()), p.archiveReceived, p.archiveSize, p.stashBytes, p.unitName, mib(p.unit), p.unitName, verdict(p.resent() <= p.unit), p.unitName, p.reuploaded),
 		fmt.Sprintf("destination (%s) received %d bytes in all (%s): archive %s, stash objects %s, other (manifest, XML, sessions) %s; the backup with its pause took %.1f s; worker peak RSS %s",
-			p.destination, p.totalReceived, mib(p.totalReceived), mib(p.archiveReceived), mib(p.stashBytes), mib(p.otherBytes), p.wall.Seconds(), kib(p.peakRSSKiB)),
+			p.destination, p.totalReceived, mib(p.totalReceived), mib(p.archiveReceived), mib(p.stashBytes), mib(p.otherBytes), p.wall.Seconds(), kib(p.peakRSSKiB)) + " (Go heap live / at GC / goal " + p.heap.String() + ")",
 	}
 	return lines
 }
@@ -332,4 +340,11 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func (g *gcSummary) String() string {
+	if g == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%d / %d / %d MB (%d GCs)", g.maxLive, g.maxStart, g.maxGoal, g.cycles)
 }

@@ -25,6 +25,7 @@ type measurement struct {
 	archiveSize int64
 	load        string // 1-minute load average when the run ended
 	detail      string // the pipeline's processes, one by one
+	heap        *gcSummary
 }
 
 func (m measurement) mibPerSec() float64 {
@@ -63,6 +64,7 @@ func (b *bench) runBackupd(ctx context.Context, d dataset, t backupdTarget) (mea
 	}
 	cpu0, _ := cpuTime(pid)
 	vgw0, _ := cpuTime(b.peers.procs["versitygw"].pid())
+	logOffset := fileSize(b.product.worker.log)
 	sampler := sampleRSS(pid, 50*time.Millisecond)
 
 	start := time.Now()
@@ -83,6 +85,9 @@ func (b *bench) runBackupd(ctx context.Context, d dataset, t backupdTarget) (mea
 	cpu1, _ := cpuTime(pid)
 	vgw1, _ := cpuTime(b.peers.procs["versitygw"].pid())
 	m.cpu, m.peerCPU = cpu1-cpu0, vgw1-vgw0
+	if g, err := gcStats(b.product.worker.log, logOffset); err == nil {
+		m.heap = &g
+	}
 
 	r := op.Result
 	if r == nil {
