@@ -99,7 +99,16 @@ func (r *recorder) run(ctx context.Context) error {
 		batch = batch[:0]
 		return nil
 	}
-	add := func(e domain.ArchiveEntry) error {
+	// receive takes one entry off the channel (ok false: it was closed).
+	receive := func(e domain.ArchiveEntry, ok bool) error {
+		if !ok {
+			entries = nil
+			if err := flush(); err != nil {
+				return err
+			}
+			close(r.flushed)
+			return nil
+		}
 		batch = append(batch, e)
 		r.nextIndex = e.Index + 1
 		if len(batch) >= r.batchMax {
@@ -107,13 +116,20 @@ func (r *recorder) run(ctx context.Context) error {
 		}
 		return nil
 	}
-	closeEntries := func() error {
-		entries = nil
-		if err := flush(); err != nil {
-			return err
+	// receiveWhile takes entries while more says so and the channel is
+	// open, then records them.
+	receiveWhile := func(more func() bool) error {
+		for entries != nil && more() {
+			select {
+			case e, ok := <-entries:
+				if err := receive(e, ok); err != nil {
+					return err
+				}
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
-		close(r.flushed)
-		return nil
+		return flush()
 	}
 	checkpoint := func() error {
 		cp := r.take()
@@ -122,23 +138,7 @@ func (r *recorder) run(ctx context.Context) error {
 		}
 		// The entries a checkpoint counts are recorded before it; they
 		// were sent before the block that ends them was even compressed.
-		for entries != nil && r.nextIndex < cp.Position.EntriesDone {
-			select {
-			case e, ok := <-entries:
-				if !ok {
-					if err := closeEntries(); err != nil {
-						return err
-					}
-					continue
-				}
-				if err := add(e); err != nil {
-					return err
-				}
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		if err := flush(); err != nil {
+		if err := receiveWhile(func() bool { return r.nextIndex < cp.Position.EntriesDone }); err != nil {
 			return err
 		}
 		return r.record(ctx, *cp)
@@ -147,13 +147,7 @@ func (r *recorder) run(ctx context.Context) error {
 	for {
 		select {
 		case e, ok := <-entries:
-			if !ok {
-				if err := closeEntries(); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := add(e); err != nil {
+			if err := receive(e, ok); err != nil {
 				return err
 			}
 		case <-tick.C:
@@ -165,23 +159,7 @@ func (r *recorder) run(ctx context.Context) error {
 				return err
 			}
 		case <-r.stopped:
-			for entries != nil {
-				select {
-				case e, ok := <-entries:
-					if !ok {
-						if err := closeEntries(); err != nil {
-							return err
-						}
-						continue
-					}
-					if err := add(e); err != nil {
-						return err
-					}
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
-			if err := flush(); err != nil {
+			if err := receiveWhile(func() bool { return true }); err != nil {
 				return err
 			}
 			return checkpoint()
