@@ -72,6 +72,17 @@ func requireSameArchive(t *testing.T, ref reference, rig *testRig, out BackupOut
 	require.Zero(t, rig.dest.openUploads(), "uploads left open")
 }
 
+// resumeToSameArchive resumes p's backup from cp and checks that it
+// completes with the uninterrupted backup's archive.
+func resumeToSameArchive(t *testing.T, ref reference, rig *testRig, p BackupParams, cp *Checkpoint, msgAndArgs ...any) BackupOutcome {
+	t.Helper()
+	p.Resume = cp
+	out, err := runBackup(t, p)
+	require.NoError(t, err, msgAndArgs...)
+	requireSameArchive(t, ref, rig, out)
+	return out
+}
+
 func TestPauseResumeAtManyPoints(t *testing.T) {
 	t.Parallel()
 	objs := pauseObjects()
@@ -107,11 +118,7 @@ func TestPauseResumeAtManyPoints(t *testing.T) {
 		}
 		require.Contains(t, rig.log.String(), "paused after ")
 
-		p = rig.params()
-		p.Resume = last
-		out, err = runBackup(t, p)
-		require.NoError(t, err, "resuming the pause at poll %d (%s)", n, paused.Where)
-		requireSameArchive(t, ref, rig, out)
+		out = resumeToSameArchive(t, ref, rig, rig.params(), last, "resuming the pause at poll %d (%s)", n, paused.Where)
 		// Nothing before the pause is sent again: parts stay, the tail
 		// is kept in the checkpoint.
 		require.LessOrEqual(t, rig.dest.received-out.Result.ArchiveSize, int64(rig.dest.partSize), "bytes sent again")
@@ -257,11 +264,7 @@ func TestCrashResumeFromLastCheckpoint(t *testing.T) {
 		if committed(rig.dest, st.ID) > st.Committed {
 			rewound++
 		}
-		p := rig.params()
-		p.Resume = last
-		out, err := runBackup(t, p)
-		require.NoError(t, err, "resume after a crash at boundary %d", m)
-		requireSameArchive(t, ref, rig, out)
+		resumeToSameArchive(t, ref, rig, rig.params(), last, "resume after a crash at boundary %d", m)
 	}
 	t.Logf("%d crashes: %d left entries to void, %d left parts to replace", crashes, voided, rewound)
 	require.Greater(t, crashes, 5)
@@ -280,10 +283,7 @@ func TestCrashTwiceAndResume(t *testing.T) {
 	p.Resume = last
 	require.Error(t, crashAtMark(t, rig, p, 15, 1))
 	last, _ = rig.journal.Last(context.Background())
-	p.Resume = last
-	out, err := runBackup(t, p)
-	require.NoError(t, err)
-	requireSameArchive(t, ref, rig, out)
+	resumeToSameArchive(t, ref, rig, p, last)
 	reasons := map[string]int{}
 	for _, cp := range rig.journal.checkpoints() {
 		if cp.Resumed {
@@ -306,10 +306,7 @@ func TestPeriodicCheckpointWithoutDurableMarks(t *testing.T) {
 	})))
 	last, _ := rig.journal.Last(context.Background())
 	require.Equal(t, "periodic", last.Reason)
-	p.Resume = last
-	out, err := runBackup(t, p)
-	require.NoError(t, err)
-	requireSameArchive(t, ref, rig, out)
+	resumeToSameArchive(t, ref, rig, p, last)
 }
 
 func TestResumeRefusesChangedObject(t *testing.T) {
@@ -372,11 +369,7 @@ func TestCrashInsideEntryThatCannotContinue(t *testing.T) {
 	var st fakeState
 	require.NoError(t, json.Unmarshal(last.Upload, &st))
 	require.Greater(t, committed(rig.dest, st.ID), st.Committed, "parts of coll-b were uploaded after the checkpoint")
-	p := rig.params()
-	p.Resume = last
-	out, err := runBackup(t, p)
-	require.NoError(t, err)
-	requireSameArchive(t, ref, rig, out)
+	resumeToSameArchive(t, ref, rig, rig.params(), last)
 }
 
 // A worker that dies before any part is durable resumes from the start
@@ -392,11 +385,7 @@ func TestCrashBeforeFirstPart(t *testing.T) {
 	require.Equal(t, "start", last.Reason)
 	require.True(t, last.Resumed)
 	require.Positive(t, recordedEntries(rig.journal), "entries were recorded before the crash")
-	p := rig.params()
-	p.Resume = last
-	out, err := runBackup(t, p)
-	require.NoError(t, err)
-	requireSameArchive(t, ref, rig, out)
+	resumeToSameArchive(t, ref, rig, rig.params(), last)
 }
 
 // Entries an earlier attempt recorded are void when a fresh backup starts
