@@ -12,11 +12,15 @@ import (
 	"backupd/executors/mongodb/mongoarchive"
 )
 
+// The benchmarks' archive: one collection.
+var (
+	benchNS      = mongoarchive.Namespace{Database: "bench", Collection: "events"}
+	benchPrelude = mongoarchive.Prelude{Header: mongoarchive.Header{ConcurrentCollections: 4, Version: "0.1"},
+		Collections: []mongoarchive.CollectionMetadata{{Database: benchNS.Database, Collection: benchNS.Collection, Type: "collection"}}}
+)
+
 func benchArchive(b *testing.B, docs int) ([]byte, [][]byte) {
 	b.Helper()
-	ns := mongoarchive.Namespace{Database: "bench", Collection: "events"}
-	p := mongoarchive.Prelude{Header: mongoarchive.Header{ConcurrentCollections: 4, Version: "0.1"},
-		Collections: []mongoarchive.CollectionMetadata{{Database: ns.Database, Collection: ns.Collection, Type: "collection"}}}
 	var raw [][]byte
 	for i := 0; i < docs; i++ {
 		d, err := bson.Marshal(bson.D{{Key: "_id", Value: int64(i)}, {Key: "kind", Value: "click"},
@@ -27,22 +31,27 @@ func benchArchive(b *testing.B, docs int) ([]byte, [][]byte) {
 		raw = append(raw, d)
 	}
 	var buf bytes.Buffer
-	w, err := mongoarchive.NewWriter(&buf, p)
+	writeArchive(b, &buf, raw)
+	return buf.Bytes(), raw
+}
+
+// writeArchive writes docs as the benchmarks' archive to out.
+func writeArchive(b *testing.B, out io.Writer, docs [][]byte) {
+	w, err := mongoarchive.NewWriter(out, benchPrelude)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, d := range raw {
-		if err := w.WriteDocument(ns, d); err != nil {
+	for _, d := range docs {
+		if err := w.WriteDocument(benchNS, d); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if err := w.EndCollection(ns); err != nil {
+	if err := w.EndCollection(benchNS); err != nil {
 		b.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
 		b.Fatal(err)
 	}
-	return buf.Bytes(), raw
 }
 
 // BenchmarkReader prints read throughput (MB/s of uncompressed archive).
@@ -70,26 +79,9 @@ func BenchmarkReader(b *testing.B) {
 // BenchmarkWriter prints write throughput.
 func BenchmarkWriter(b *testing.B) {
 	data, docs := benchArchive(b, 50_000)
-	ns := mongoarchive.Namespace{Database: "bench", Collection: "events"}
-	p := mongoarchive.Prelude{Header: mongoarchive.Header{ConcurrentCollections: 4, Version: "0.1"},
-		Collections: []mongoarchive.CollectionMetadata{{Database: ns.Database, Collection: ns.Collection, Type: "collection"}}}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		w, err := mongoarchive.NewWriter(io.Discard, p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, d := range docs {
-			if err := w.WriteDocument(ns, d); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := w.EndCollection(ns); err != nil {
-			b.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			b.Fatal(err)
-		}
+		writeArchive(b, io.Discard, docs)
 	}
 }
