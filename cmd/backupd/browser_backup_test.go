@@ -59,6 +59,20 @@ func (w *liveWatch) sample() liveSample {
 	return s
 }
 
+// history lists the distinct states the page went through.
+func (w *liveWatch) history() string {
+	var out []string
+	var last liveSample
+	for i, s := range w.samples {
+		if i > 0 && s.Status == last.Status && s.Progress == last.Progress && s.Lines == last.Lines {
+			continue
+		}
+		last = s
+		out = append(out, fmt.Sprintf("  %s %s progress=%q lines=%d following=%s", s.At.Format("15:04:05.000"), s.Status, s.Progress, s.Lines, s.Following))
+	}
+	return strings.Join(out, "\n")
+}
+
 // until samples every 150 ms until cond holds.
 func (w *liveWatch) until(what string, timeout time.Duration, cond func(liveSample) bool) liveSample {
 	w.b.t.Helper()
@@ -68,8 +82,9 @@ func (w *liveWatch) until(what string, timeout time.Duration, cond func(liveSamp
 		if cond(s) {
 			return s
 		}
-		if time.Now().After(deadline) {
-			w.b.t.Fatalf("waited %s for %s; the page shows %+v", timeout, what, s)
+		// A page that stopped polling will show nothing new.
+		if s.Live == "false" || time.Now().After(deadline) {
+			w.b.t.Fatalf("waited %s for %s; the page shows %+v; it showed:\n%s", time.Since(deadline.Add(-timeout)).Round(time.Millisecond), what, s, w.history())
 		}
 		time.Sleep(150 * time.Millisecond)
 	}
@@ -147,7 +162,7 @@ func TestBrowserBackupLiveLogAndHistory(t *testing.T) {
 	w.until("polling to stop", time.Minute, func(s liveSample) bool { return s.Live == "false" })
 	b.shot("completed")
 	requireMovingProgress(t, w.samples)
-	requireGrowingLog(t, w.samples)
+	requireGrowingLog(t, w.samples, 5)
 	apiOp := s.operation(op)
 	require.Equal(t, domain.OpCompleted, apiOp.Status)
 	require.Equal(t, apiOp.Result.ArchiveSHA256, strings.Fields(b.text(tid("result-archive-sha256")))[0])
@@ -290,7 +305,7 @@ func requireMovingProgress(t *testing.T, samples []liveSample) {
 }
 
 // requireGrowingLog: the line count grew over several polls.
-func requireGrowingLog(t *testing.T, samples []liveSample) {
+func requireGrowingLog(t *testing.T, samples []liveSample, polls int) {
 	t.Helper()
 	var counts []int
 	for _, s := range samples {
@@ -300,7 +315,7 @@ func requireGrowingLog(t *testing.T, samples []liveSample) {
 		}
 	}
 	t.Logf("terminal line counts as they grew: %v", counts)
-	require.GreaterOrEqual(t, len(counts), 5, "the log filled over several polls")
+	require.GreaterOrEqual(t, len(counts), polls, "the log filled over several polls")
 }
 
 // requirePollInterval checks the requests the operation page sent by

@@ -122,7 +122,7 @@ func newBrowser(t *testing.T, base string) *browser {
 		if t.Failed() && len(b.responses) > 0 {
 			t.Logf("the page's last answers:\n  %s", strings.Join(b.responses[max(0, len(b.responses)-40):], "\n  "))
 		}
-		if len(b.console) > 0 {
+		if t.Failed() && len(b.console) > 0 {
 			t.Logf("browser console errors:\n  %s", strings.Join(b.console, "\n  "))
 		}
 		if len(b.exceptions) > 0 {

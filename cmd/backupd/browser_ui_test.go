@@ -143,3 +143,10 @@ func (b *browser) logTexts() []string {
 	b.t.Helper()
 	return b.texts(tid("log-line"))
 }
+
+func uuidMust(t *testing.T, s string) uuid.UUID {
+	t.Helper()
+	id, err := uuid.Parse(s)
+	require.NoError(t, err)
+	return id
+}
