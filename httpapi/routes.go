@@ -32,9 +32,6 @@ var publicPages = map[string]bool{
 // path pattern as app.GetRoutes lists them) is reachable without a session.
 func IsPublicRoute(method, path string) bool { return isPublicRoute(method, path) }
 
-// IsPublicPage reports whether a UI page is shown without a session.
-func IsPublicPage(path string) bool { return isPublicPage(path) }
-
 func isPublicRoute(method, path string) bool {
 	if method == fiber.MethodHead {
 		method = fiber.MethodGet

@@ -97,7 +97,6 @@ type extractor struct {
 	res      ExtractResult
 	listed   hash.Hash // digest of (index, path, size, sha) of the entries read
 	manifest *ManifestHeader
-	inside   hash.Hash // the same digest over the inner manifest's entries
 }
 
 func (x *extractor) run(ctx context.Context) (ExtractResult, error) {

@@ -1,12 +1,10 @@
 package archive
 
 import (
-	"archive/tar"
 	"bytes"
 	"cmp"
 	"compress/gzip"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -84,26 +82,6 @@ func gunzip(t *testing.T, b []byte) []byte {
 	return out
 }
 
-// tarContents maps each tar path to its content (stdlib tar reader).
-func tarContents(t *testing.T, tarBytes []byte) (map[string][]byte, []string) {
-	t.Helper()
-	tr := tar.NewReader(bytes.NewReader(tarBytes))
-	files := map[string][]byte{}
-	var order []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		require.NoError(t, err)
-		b, err := io.ReadAll(tr)
-		require.NoError(t, err)
-		files[h.Name] = b
-		order = append(order, h.Name)
-	}
-	return files, order
-}
-
 // extractedObject is what Extract handed over for one key.
 type extractedObject struct {
 	entry   ExtractedEntry
@@ -173,12 +151,4 @@ func mustComplete(t *testing.T, p BackupParams) BackupOutcome {
 	out, err := runBackup(t, p)
 	require.NoError(t, err)
 	return out
-}
-
-func shortf(format string, a ...any) string {
-	s := fmt.Sprintf(format, a...)
-	if len(s) > 60 {
-		return s[:60] + "…"
-	}
-	return s
 }

@@ -198,14 +198,6 @@ func isUnreachable(err error) bool {
 	return false
 }
 
-// isBrokenConn: the connection broke during a request.
-func isBrokenConn(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "connection reset") ||
-		strings.Contains(err.Error(), "server closed") || strings.Contains(err.Error(), "broken pipe")
-}
-
 func describeNetErr(err error) string {
 	var dns *net.DNSError
 	var op *net.OpError

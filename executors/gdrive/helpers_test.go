@@ -238,13 +238,6 @@ func (s emuState) filesNamed(name string) int {
 	return n
 }
 
-// waitFaultsFired waits until every queued fault has fired.
-func waitFaultsFired(t testing.TB, p peers.DrivePeer) {
-	t.Helper()
-	require.Eventually(t, func() bool { return len(state(t, p).FaultsPending) == 0 }, 60*time.Second, 20*time.Millisecond,
-		"injected faults did not fire")
-}
-
 func ctxTimeout(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)

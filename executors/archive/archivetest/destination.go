@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -327,6 +326,3 @@ func requireStored(t *testing.T, d archive.Destination, loc archive.Location, da
 	tail := readAll(t, d, loc, int64(len(data))-1000)
 	require.True(t, bytes.Equal(data[len(data)-1000:], tail), "reading from an offset gives other bytes")
 }
-
-// IsNotExist is the convention the contract checks for missing files.
-func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

@@ -106,14 +106,6 @@ func (w *Writer) Close() error {
 	return w.out.Flush()
 }
 
-// Documents is how many documents have been written for ns.
-func (w *Writer) Documents(ns Namespace) int64 {
-	if st, ok := w.states[ns]; ok {
-		return st.docs
-	}
-	return 0
-}
-
 func (w *Writer) state(ns Namespace) (*nsState, error) {
 	if w.err != nil {
 		return nil, w.err

@@ -12,7 +12,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -201,5 +200,3 @@ func bin(t testing.TB, name string) string {
 	}
 	return p
 }
-
-func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }

@@ -164,9 +164,6 @@ func (p *Parsed) String(name string) string {
 	return ""
 }
 
-// Has reports whether the option was given.
-func (p *Parsed) Has(name string) bool { return len(p.values[name]) > 0 || p.counts[name] > 0 }
-
 // Strings is a List option's values.
 func (p *Parsed) Strings(name string) []string { return p.values[name] }
 
