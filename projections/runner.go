@@ -139,7 +139,7 @@ func (r *Runner) run(ctx context.Context) error {
 	handlers := map[string]*message.Handler{}
 	for _, p := range r.projectors {
 		// The topic is the subscription's name: the projector's checkpoint.
-		handlers[p.Name()] = router.AddNoPublisherHandler(p.Name(), p.Name(), sub, r.handler(p))
+		handlers[p.Name()] = router.AddConsumerHandler(p.Name(), p.Name(), sub, r.handler(p))
 	}
 	r.mu.Lock()
 	r.handlers, r.started = handlers, true

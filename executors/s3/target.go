@@ -166,7 +166,7 @@ func mergeTarget[T any](ctx context.Context, t *Target, items iter.Seq[T], keyOf
 		if err := onKey(key, nil); err != nil {
 			return err
 		}
-		if key, target, more, err = nextTargetKey(next, keyOf, prefix, &lastTarget, onKey); err != nil {
+		if key, _, more, err = nextTargetKey(next, keyOf, prefix, &lastTarget, onKey); err != nil {
 			return err
 		}
 	}

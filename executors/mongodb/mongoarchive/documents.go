@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/bson/bsontype"
 )
 
 // The archive's own documents are encoded field by field, in mongodump's
@@ -67,9 +66,9 @@ func decodeCollectionMetadata(doc bson.Raw) (CollectionMetadata, error) {
 	c.Metadata, _ = doc.Lookup("metadata").StringValueOK()
 	c.Type, _ = doc.Lookup("type").StringValueOK()
 	switch v := doc.Lookup("size"); v.Type {
-	case bsontype.Int32:
+	case bson.TypeInt32:
 		c.Size = int64(v.Int32())
-	case bsontype.Int64:
+	case bson.TypeInt64:
 		c.Size = v.Int64()
 	}
 	return c, nil
@@ -92,9 +91,9 @@ func decodeNamespaceHeader(doc bson.Raw) (namespaceHeader, error) {
 	}
 	h.eof, _ = doc.Lookup("EOF").BooleanOK()
 	switch v := doc.Lookup("CRC"); v.Type {
-	case bsontype.Int64:
+	case bson.TypeInt64:
 		h.crc = v.Int64()
-	case bsontype.Int32:
+	case bson.TypeInt32:
 		h.crc = int64(v.Int32())
 	}
 	return h, nil
@@ -102,11 +101,11 @@ func decodeNamespaceHeader(doc bson.Raw) (namespaceHeader, error) {
 
 func int32Field(doc bson.Raw, name string) (int32, error) {
 	switch v := doc.Lookup(name); v.Type {
-	case bsontype.Int32:
+	case bson.TypeInt32:
 		return v.Int32(), nil
-	case bsontype.Int64:
+	case bson.TypeInt64:
 		return int32(v.Int64()), nil
-	case bsontype.Double:
+	case bson.TypeDouble:
 		return int32(v.Double()), nil
 	default:
 		return 0, corrupt("the archive header has no %s", name)
