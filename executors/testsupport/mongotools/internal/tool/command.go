@@ -24,23 +24,23 @@ type CommandLine struct {
 // version. When any of these ends the tool, done is true and code is its
 // exit code.
 func ReadCommandLine(name, synopsis string, specs []Option, args []string, positional func([]string) error) (cl CommandLine, code int, done bool) {
-	p, rest, err := Parse(specs, args)
+	p, rest, err := parse(specs, args)
 	if err == nil && len(rest) > 0 {
 		err = positional(rest)
 	}
 	if err != nil {
-		return cl, badCommandLine(NewLogger(os.Stderr, 0), name, err), true
+		return cl, badCommandLine(newLogger(os.Stderr, 0), name, err), true
 	}
 	if p.Bool("help") {
-		fmt.Print(Usage(name, synopsis, specs))
+		fmt.Print(usage(name, synopsis, specs))
 		return cl, 0, true
 	}
 	if p.Bool("version") {
-		PrintVersion(name)
+		printVersion(name)
 		return cl, 0, true
 	}
-	log := NewLogger(os.Stderr, Verbosity(p))
-	clientOpts, err := ClientOptions(p, name)
+	log := newLogger(os.Stderr, verbosityOf(p))
+	clientOpts, err := clientOptions(p, name)
 	if err != nil {
 		return cl, badCommandLine(log, name, err), true
 	}
@@ -49,7 +49,7 @@ func ReadCommandLine(name, synopsis string, specs []Option, args []string, posit
 
 func badCommandLine(log *Logger, name string, err error) int {
 	log.Logf(Always, "error parsing command line options: %s", err)
-	log.Log(Always, ShortUsage(name))
+	log.Log(Always, shortUsage(name))
 	return 1
 }
 

@@ -38,8 +38,8 @@ type Parsed struct {
 	counts map[string]int
 }
 
-// Parse reads args. Errors read like the real tools' (go-flags) errors.
-func Parse(specs []Option, args []string) (*Parsed, []string, error) {
+// parse reads args. Errors read like the real tools' (go-flags) errors.
+func parse(specs []Option, args []string) (*Parsed, []string, error) {
 	p := &Parsed{specs: specs, values: map[string][]string{}, counts: map[string]int{}}
 	var positional []string
 	for i := 0; i < len(args); i++ {
@@ -184,8 +184,8 @@ func (p *Parsed) Int(name string) int {
 	return n
 }
 
-// Usage lists the options (for --help).
-func Usage(tool, synopsis string, specs []Option) string {
+// usage lists the options (for --help).
+func usage(tool, synopsis string, specs []Option) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Usage:\n  %s %s\n\n", tool, synopsis)
 	for _, s := range specs {
@@ -204,5 +204,5 @@ func Usage(tool, synopsis string, specs []Option) string {
 	return b.String()
 }
 
-// ShortUsage is the hint the tools print after a command-line error.
-func ShortUsage(tool string) string { return fmt.Sprintf("try '%s --help' for more information", tool) }
+// shortUsage is the hint the tools print after a command-line error.
+func shortUsage(tool string) string { return fmt.Sprintf("try '%s --help' for more information", tool) }

@@ -26,8 +26,8 @@ type Logger struct {
 	verbosity int
 }
 
-// NewLogger logs to out at verbosity (-1 for --quiet).
-func NewLogger(out io.Writer, verbosity int) *Logger { return &Logger{out: out, verbosity: verbosity} }
+// newLogger logs to out at verbosity (-1 for --quiet).
+func newLogger(out io.Writer, verbosity int) *Logger { return &Logger{out: out, verbosity: verbosity} }
 
 // Logf logs a line if level is within the verbosity.
 func (l *Logger) Logf(level int, format string, a ...any) {

@@ -20,8 +20,8 @@ const (
 	GitCommit     = "build-without-git-commit"
 )
 
-// PrintVersion prints --version output to stdout, as the tools do.
-func PrintVersion(tool string) {
+// printVersion prints --version output to stdout, as the tools do.
+func printVersion(tool string) {
 	fmt.Printf("%s version: %s\ngit version: %s\nGo version: %s\n   os: %s\n   arch: %s\n   compiler: %s\n",
 		tool, VersionString, GitCommit, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.Compiler)
 }
@@ -45,8 +45,8 @@ var ConnectionOptions = []Option{
 	{Long: "help", Kind: Bool, Help: "print usage"},
 }
 
-// Verbosity is the log level the options ask for (-1: --quiet).
-func Verbosity(p *Parsed) int {
+// verbosityOf is the log level the options ask for (-1: --quiet).
+func verbosityOf(p *Parsed) int {
 	if p.Bool("quiet") {
 		return -1
 	}
@@ -61,10 +61,10 @@ type configFile struct {
 	SSLPEMKeyPassword string `yaml:"sslPEMKeyPassword"`
 }
 
-// ClientOptions builds the driver options from --uri/--config/--host... as
+// clientOptions builds the driver options from --uri/--config/--host... as
 // the tools do: a single host without replicaSet is a direct connection.
 // Errors are command-line errors.
-func ClientOptions(p *Parsed, appName string) (*options.ClientOptions, error) {
+func clientOptions(p *Parsed, appName string) (*options.ClientOptions, error) {
 	uri := p.String("uri")
 	password := p.String("password")
 	if path := p.String("config"); path != "" {

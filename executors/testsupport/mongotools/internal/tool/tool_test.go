@@ -14,7 +14,7 @@ func TestParseLikeGoFlags(t *testing.T) {
 	t.Parallel()
 	specs := append(append([]Option{}, ConnectionOptions...),
 		Option{Long: "nsInclude", Kind: List}, Option{Long: "numParallelCollections", Short: 'j', Kind: Int, Default: "4"})
-	p, pos, err := Parse(specs, []string{"--db=shop", "-c", "orders", "--gzip", "--archive", "-vvv", "--nsInclude=a.*", "--nsInclude", "b.c", "-j2", "rest"})
+	p, pos, err := parse(specs, []string{"--db=shop", "-c", "orders", "--gzip", "--archive", "-vvv", "--nsInclude=a.*", "--nsInclude", "b.c", "-j2", "rest"})
 	require.NoError(t, err)
 	require.Equal(t, []string{"rest"}, pos)
 	require.Equal(t, "shop", p.String("db"))
@@ -24,13 +24,13 @@ func TestParseLikeGoFlags(t *testing.T) {
 	require.Equal(t, 3, p.Count("verbose"))
 	require.Equal(t, []string{"a.*", "b.c"}, p.Strings("nsInclude"))
 	require.Equal(t, 2, p.Int("numParallelCollections"))
-	require.Equal(t, 3, Verbosity(p))
+	require.Equal(t, 3, verbosityOf(p))
 
-	p, _, err = Parse(specs, []string{"--archive=f.gz", "--verbose=2", "--quiet"})
+	p, _, err = parse(specs, []string{"--archive=f.gz", "--verbose=2", "--quiet"})
 	require.NoError(t, err)
 	require.Equal(t, "f.gz", p.String("archive"))
 	require.Equal(t, 4, p.Int("numParallelCollections"))
-	require.Equal(t, -1, Verbosity(p))
+	require.Equal(t, -1, verbosityOf(p))
 
 	for args, msg := range map[string]string{
 		"--nope":                     "unknown flag `nope'",
@@ -39,7 +39,7 @@ func TestParseLikeGoFlags(t *testing.T) {
 		"--gzip=yes":                 "bool flag `--gzip' cannot have an argument",
 		"--numParallelCollections=x": "invalid argument for flag `--numParallelCollections' (expected int)",
 	} {
-		_, _, err := Parse(specs, strings.Fields(args))
+		_, _, err := parse(specs, strings.Fields(args))
 		require.ErrorContains(t, err, msg, args)
 	}
 }
@@ -56,7 +56,7 @@ func TestFormatBytes(t *testing.T) {
 func TestBarsGrid(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	log := NewLogger(&out, 0)
+	log := newLogger(&out, 0)
 	bars := NewBars(log, time.Hour, 24, false)
 	a, b := NewCounter(200000), NewCounter(50)
 	a.Add(34601)
