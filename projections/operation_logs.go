@@ -170,7 +170,7 @@ func completedText(e domain.OperationCompleted) string {
 	case e.Backup != nil:
 		b := e.Backup
 		return fmt.Sprintf("Completed: %d %s, %s of data in a %s archive at %s",
-			b.ObjectCount, entriesWord(b), HumanBytes(b.TotalBytes), HumanBytes(b.ArchiveSize), orDash(b.ArchiveLocation))
+			b.ObjectCount, entriesWord(b), humanBytes(b.TotalBytes), humanBytes(b.ArchiveSize), orDash(b.ArchiveLocation))
 	case e.Restore != nil:
 		return "Completed and verified: " + verificationText(*e.Restore)
 	}
@@ -198,8 +198,10 @@ func orDash(s string) string {
 	return s
 }
 
-// HumanBytes writes a byte count the way people read it (1.5 GiB).
-func HumanBytes(n int64) string {
+// humanBytes writes a byte count the way people read it (1.5 GiB), as
+// archive.HumanBytes does in the executors' lines of the same log; a read
+// model does not import an executor for it.
+func humanBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
