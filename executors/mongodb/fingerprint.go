@@ -60,11 +60,11 @@ func (f *Fingerprint) load() ([]record, error) {
 	return recs, nil
 }
 
-// ReadFingerprint reads a mongodump --gzip --archive stream and
+// readFingerprint reads a mongodump --gzip --archive stream and
 // fingerprints the documents of ns, keeping at most limit hashes (0:
 // DefaultHashLimit); the hashes go to a 0600 file in dir ("" for the
 // temporary folder). The archive must be complete and its CRCs right.
-func ReadFingerprint(gzArchive io.Reader, ns mongoarchive.Namespace, limit int, dir string) (*Fingerprint, error) {
+func readFingerprint(gzArchive io.Reader, ns mongoarchive.Namespace, limit int, dir string) (*Fingerprint, error) {
 	zr, err := gzip.NewReader(gzArchive)
 	if err != nil {
 		return nil, err

@@ -157,7 +157,7 @@ func (t *Target) Restore(ctx context.Context, sourceDB, collection string, archi
 	}
 	printed := make(chan fingerprinted, 1)
 	go func() {
-		fp, err := ReadFingerprint(pr, src, t.hashLimit, t.spoolDir)
+		fp, err := readFingerprint(pr, src, t.hashLimit, t.spoolDir)
 		_, _ = io.Copy(io.Discard, pr) // never hold mongorestore back
 		printed <- fingerprinted{fp, err}
 	}()

@@ -209,7 +209,7 @@ func (d *Destination) Put(ctx context.Context, name string, r io.Reader, size in
 // with a new ranged GET (If-Match on the ETag it started with), up to
 // WithReadRetries times.
 func (d *Destination) Open(ctx context.Context, loc archive.Location, offset int64) (io.ReadCloser, error) {
-	bucket, key, err := ParseLocation(loc)
+	bucket, key, err := parseLocation(loc)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func (d *Destination) Open(ctx context.Context, loc archive.Location, offset int
 // Stat returns a stored file's size; a missing file is an error matching
 // fs.ErrNotExist.
 func (d *Destination) Stat(ctx context.Context, loc archive.Location) (int64, error) {
-	bucket, key, err := ParseLocation(loc)
+	bucket, key, err := parseLocation(loc)
 	if err != nil {
 		return 0, err
 	}
@@ -235,15 +235,15 @@ func (d *Destination) Stat(ctx context.Context, loc archive.Location) (int64, er
 
 // Delete removes a stored file; a missing one is not an error.
 func (d *Destination) Delete(ctx context.Context, loc archive.Location) error {
-	bucket, key, err := ParseLocation(loc)
+	bucket, key, err := parseLocation(loc)
 	if err != nil {
 		return err
 	}
 	return deleteObject(ctx, d.client, bucket, key)
 }
 
-// ParseLocation splits "s3://bucket/key".
-func ParseLocation(loc archive.Location) (bucket, key string, err error) {
+// parseLocation splits "s3://bucket/key".
+func parseLocation(loc archive.Location) (bucket, key string, err error) {
 	rest, ok := strings.CutPrefix(string(loc), "s3://")
 	if ok {
 		bucket, key, ok = strings.Cut(rest, "/")
