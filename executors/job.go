@@ -36,8 +36,10 @@ func (w *Worker) start(op *domain.Operation, correlation uuid.UUID) {
 	w.live[op.ID] = j
 	w.mu.Unlock()
 	w.jobs.Add(1)
+	w.memory.add(1)
 	go func() {
 		defer w.jobs.Done()
+		defer w.memory.add(-1)
 		defer func() { <-w.slots }()
 		defer close(j.done)
 		defer cancel()

@@ -34,6 +34,10 @@ type WorkerConfig struct {
 	// ShutdownGrace is how long a stopping worker lets running jobs reach
 	// a safe point before it gives up on them (default 20 s).
 	ShutdownGrace time.Duration
+	// LimitMemory sets the process's soft memory limit from the number of
+	// running jobs (see memory.go). For the backupd process, not for tests
+	// that run several workers in one process.
+	LimitMemory bool
 }
 
 func (c *WorkerConfig) defaults() {
@@ -73,6 +77,7 @@ type Worker struct {
 	jobs  sync.WaitGroup
 	mu    sync.Mutex
 	live  map[uuid.UUID]*job
+	memory *memoryBudget
 	// jobsCtx outlives the router: jobs stop through shutdown, at a safe point.
 	jobsCtx context.Context
 }
@@ -84,7 +89,7 @@ func NewWorker(cfg WorkerConfig, store *eventstore.Store, cmds *commands.Handler
 		conns.RecordTokens = recordTokensWith(cmds, logger)
 	}
 	return &Worker{cfg: cfg, store: store, cmds: cmds, conns: conns, stale: stale, logger: logger.With("worker", cfg.ID),
-		slots: make(chan struct{}, cfg.MaxJobs), live: map[uuid.UUID]*job{}}
+		slots: make(chan struct{}, cfg.MaxJobs), live: map[uuid.UUID]*job{}, memory: newMemoryBudget(cfg.LimitMemory)}
 }
 
 // Run consumes the queue until ctx ends, then stops running jobs at a safe

@@ -137,6 +137,6 @@ func createDatabase(ctx context.Context, dsn string) error {
 
 func (a *app) newWorker() *executors.Worker {
 	return executors.NewWorker(executors.WorkerConfig{
-		ID: a.cfg.WorkerID, MaxJobs: a.cfg.WorkerJobs, HeartbeatTimeout: a.cfg.HeartbeatTimeout,
+		ID: a.cfg.WorkerID, MaxJobs: a.cfg.WorkerJobs, HeartbeatTimeout: a.cfg.HeartbeatTimeout, LimitMemory: true,
 	}, a.store, a.commands, a.connectors, a.queries, a.logger)
 }
