@@ -22,6 +22,9 @@ import (
 
 const mib = 1 << 20
 
+// newDestFunc returns a fresh Destination on the contract's storage.
+type newDestFunc = func(t *testing.T) archive.Destination
+
 // DestinationContract runs the behaviour every archive.Destination must
 // have: uploads with marks whose durable callbacks come in order and resume
 // exactly; Suspend as a periodic checkpoint after which the upload goes on;
@@ -33,181 +36,184 @@ const mib = 1 << 20
 // new instance stands for a new process). Files are about 20 MiB, so the
 // implementation should use its smallest part or chunk size.
 func DestinationContract(t *testing.T, newDest func(t *testing.T) archive.Destination) {
-	t.Run("upload with marks", func(t *testing.T) {
-		t.Parallel()
-		data := randomBytes(1, 20*mib+12345)
-		d := newDest(t)
-		rec := &durableRecorder{}
-		u, err := d.StartUpload(peers.Context(t), peers.RandomName("contract-")+".tar.gz", int64(len(data)), rec.record)
-		require.NoError(t, err)
-		writeMarked(t, u, data, 0, int64(len(data)))
-		loc, err := u.Complete(peers.Context(t))
-		require.NoError(t, err)
-		require.Equal(t, int64(len(data)), u.Uploaded())
-		requireStored(t, d, loc, data)
-		rec.requireOrdered(t)
-		require.NotEmpty(t, rec.all(), "parts were uploaded but no mark was reported durable")
-	})
+	for _, c := range []struct {
+		name string
+		run  func(t *testing.T, newDest newDestFunc)
+	}{
+		{"upload with marks", uploadWithMarks},
+		{"suspend and resume in new instances", suspendAndResumeInNewInstances},
+		{"checkpoint with Suspend and keep going, then resume after a crash", suspendAsCheckpointThenCrash},
+		{"suspend and keep going to the end", suspendAndKeepGoing},
+		{"resume from a durable state after a crash", resumeFromDurableStateAfterCrash},
+		{"abort and discard", abortAndDiscard},
+		{"put, open, stat, delete", putOpenStatDelete},
+		{"empty file", emptyFile},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t, newDest)
+		})
+	}
+}
 
-	t.Run("suspend and resume in new instances", func(t *testing.T) {
-		t.Parallel()
-		data := randomBytes(2, 21*mib+777)
-		name := peers.RandomName("contract-") + ".tar.gz"
-		rec := &durableRecorder{}
-		u, err := newDest(t).StartUpload(peers.Context(t), name, int64(len(data)), rec.record)
-		require.NoError(t, err)
-		cuts := []int64{9*mib + 100*1024, 15*mib + 3}
-		from := int64(0)
-		for _, cut := range cuts {
-			writeMarked(t, u, data, from, cut)
-			state, err := u.Suspend(peers.Context(t))
-			require.NoError(t, err)
-			require.Less(t, len(state), 900<<10, "a state must fit in one event")
-			require.GreaterOrEqual(t, cut, u.Uploaded())
-			u, err = newDest(t).ResumeUpload(peers.Context(t), state, rec.record)
-			require.NoError(t, err)
-			from = cut
-		}
-		writeMarked(t, u, data, from, int64(len(data)))
-		d := newDest(t)
-		loc, err := u.Complete(peers.Context(t))
-		require.NoError(t, err)
-		requireStored(t, d, loc, data)
-		rec.requireOrdered(t)
-	})
+func uploadWithMarks(t *testing.T, newDest newDestFunc) {
+	data := randomBytes(1, 20*mib+12345)
+	d := newDest(t)
+	rec := &durableRecorder{}
+	u, err := d.StartUpload(peers.Context(t), peers.RandomName("contract-")+".tar.gz", int64(len(data)), rec.record)
+	require.NoError(t, err)
+	writeMarked(t, u, data, 0, int64(len(data)))
+	loc, err := u.Complete(peers.Context(t))
+	require.NoError(t, err)
+	require.Equal(t, int64(len(data)), u.Uploaded())
+	requireStored(t, d, loc, data)
+	rec.requireOrdered(t)
+	require.NotEmpty(t, rec.all(), "parts were uploaded but no mark was reported durable")
+}
 
-	t.Run("checkpoint with Suspend and keep going, then resume after a crash", func(t *testing.T) {
-		t.Parallel()
-		data := randomBytes(5, 23*mib+99)
-		name := peers.RandomName("contract-") + ".tar.gz"
-		u, err := newDest(t).StartUpload(peers.Context(t), name, int64(len(data)), nil)
+func suspendAndResumeInNewInstances(t *testing.T, newDest newDestFunc) {
+	data := randomBytes(2, 21*mib+777)
+	name := peers.RandomName("contract-") + ".tar.gz"
+	rec := &durableRecorder{}
+	u, err := newDest(t).StartUpload(peers.Context(t), name, int64(len(data)), rec.record)
+	require.NoError(t, err)
+	cuts := []int64{9*mib + 100*1024, 15*mib + 3}
+	from := int64(0)
+	for _, cut := range cuts {
+		writeMarked(t, u, data, from, cut)
+		state, err := u.Suspend(peers.Context(t))
 		require.NoError(t, err)
-		// Periodic checkpoints: the upload goes on after each Suspend.
-		var states []json.RawMessage
-		cuts := []int64{3*mib + 5000, 7*mib + 200*1024, 13*mib + 1}
-		from := int64(0)
-		for _, cut := range cuts {
-			writeMarked(t, u, data, from, cut)
-			state, err := u.Suspend(peers.Context(t))
-			require.NoError(t, err)
-			states = append(states, state)
-			from = cut
-		}
-		writeMarked(t, u, data, from, 19*mib) // sent, then the worker dies
+		require.Less(t, len(state), 900<<10, "a state must fit in one event")
+		require.GreaterOrEqual(t, cut, u.Uploaded())
+		u, err = newDest(t).ResumeUpload(peers.Context(t), state, rec.record)
+		require.NoError(t, err)
+		from = cut
+	}
+	writeMarked(t, u, data, from, int64(len(data)))
+	d := newDest(t)
+	requireCompletes(t, u, d, data)
+	rec.requireOrdered(t)
+}
 
-		// The newest recorded checkpoint is the last Suspend's state.
-		resumed, err := newDest(t).ResumeUpload(peers.Context(t), states[len(states)-1], nil)
+func suspendAsCheckpointThenCrash(t *testing.T, newDest newDestFunc) {
+	data := randomBytes(5, 23*mib+99)
+	name := peers.RandomName("contract-") + ".tar.gz"
+	u, err := newDest(t).StartUpload(peers.Context(t), name, int64(len(data)), nil)
+	require.NoError(t, err)
+	// Periodic checkpoints: the upload goes on after each Suspend.
+	var states []json.RawMessage
+	cuts := []int64{3*mib + 5000, 7*mib + 200*1024, 13*mib + 1}
+	from := int64(0)
+	for _, cut := range cuts {
+		writeMarked(t, u, data, from, cut)
+		state, err := u.Suspend(peers.Context(t))
 		require.NoError(t, err)
-		writeMarked(t, resumed, data, cuts[len(cuts)-1], int64(len(data)))
-		d := newDest(t)
-		loc, err := resumed.Complete(peers.Context(t))
-		require.NoError(t, err)
-		requireStored(t, d, loc, data)
-	})
+		states = append(states, state)
+		from = cut
+	}
+	writeMarked(t, u, data, from, 19*mib) // sent, then the worker dies
 
-	t.Run("suspend and keep going to the end", func(t *testing.T) {
-		t.Parallel()
-		data := randomBytes(6, 17*mib+3)
-		d := newDest(t)
-		rec := &durableRecorder{}
-		u, err := d.StartUpload(peers.Context(t), peers.RandomName("contract-")+".tar.gz", int64(len(data)), rec.record)
-		require.NoError(t, err)
-		from := int64(0)
-		for _, cut := range []int64{1 * mib, 6*mib + 7, 6*mib + 9, 12 * mib} {
-			writeMarked(t, u, data, from, cut)
-			_, err := u.Suspend(peers.Context(t))
-			require.NoError(t, err)
-			from = cut
-		}
-		writeMarked(t, u, data, from, int64(len(data)))
-		loc, err := u.Complete(peers.Context(t))
-		require.NoError(t, err)
-		requireStored(t, d, loc, data)
-		rec.requireOrdered(t)
-	})
+	// The newest recorded checkpoint is the last Suspend's state.
+	resumed, err := newDest(t).ResumeUpload(peers.Context(t), states[len(states)-1], nil)
+	require.NoError(t, err)
+	writeMarked(t, resumed, data, cuts[len(cuts)-1], int64(len(data)))
+	d := newDest(t)
+	requireCompletes(t, resumed, d, data)
+}
 
-	t.Run("resume from a durable state after a crash", func(t *testing.T) {
-		t.Parallel()
-		data := randomBytes(3, 22*mib+4321)
-		name := peers.RandomName("contract-") + ".tar.gz"
-		rec := &durableRecorder{}
-		crashed, err := newDest(t).StartUpload(peers.Context(t), name, int64(len(data)), rec.record)
+func suspendAndKeepGoing(t *testing.T, newDest newDestFunc) {
+	data := randomBytes(6, 17*mib+3)
+	d := newDest(t)
+	rec := &durableRecorder{}
+	u, err := d.StartUpload(peers.Context(t), peers.RandomName("contract-")+".tar.gz", int64(len(data)), rec.record)
+	require.NoError(t, err)
+	from := int64(0)
+	for _, cut := range []int64{1 * mib, 6*mib + 7, 6*mib + 9, 12 * mib} {
+		writeMarked(t, u, data, from, cut)
+		_, err := u.Suspend(peers.Context(t))
 		require.NoError(t, err)
-		// Write until some mark is durable, keep the first durable state,
-		// then write more so later parts reach the destination too.
-		writeMarked(t, crashed, data, 0, 12*mib)
-		first := rec.waitFor(t, 1)
-		writeMarked(t, crashed, data, 12*mib, 20*mib)
-		_, err = crashed.Suspend(peers.Context(t)) // its state is thrown away, as a dead worker's would be
-		require.NoError(t, err)
-		require.Greater(t, len(rec.all()), 0)
+		from = cut
+	}
+	writeMarked(t, u, data, from, int64(len(data)))
+	requireCompletes(t, u, d, data)
+	rec.requireOrdered(t)
+}
 
-		offset := first.mark.(int64)
-		u, err := newDest(t).ResumeUpload(peers.Context(t), first.state, nil)
-		require.NoError(t, err)
-		require.Equal(t, offset, u.Uploaded())
-		writeMarked(t, u, data, offset, int64(len(data)))
-		d := newDest(t)
-		loc, err := u.Complete(peers.Context(t))
-		require.NoError(t, err)
-		requireStored(t, d, loc, data)
-	})
+func resumeFromDurableStateAfterCrash(t *testing.T, newDest newDestFunc) {
+	data := randomBytes(3, 22*mib+4321)
+	name := peers.RandomName("contract-") + ".tar.gz"
+	rec := &durableRecorder{}
+	crashed, err := newDest(t).StartUpload(peers.Context(t), name, int64(len(data)), rec.record)
+	require.NoError(t, err)
+	// Write until some mark is durable, keep the first durable state,
+	// then write more so later parts reach the destination too.
+	writeMarked(t, crashed, data, 0, 12*mib)
+	first := rec.waitFor(t, 1)
+	writeMarked(t, crashed, data, 12*mib, 20*mib)
+	_, err = crashed.Suspend(peers.Context(t)) // its state is thrown away, as a dead worker's would be
+	require.NoError(t, err)
+	require.Greater(t, len(rec.all()), 0)
 
-	t.Run("abort and discard", func(t *testing.T) {
-		t.Parallel()
-		data := randomBytes(4, 13*mib)
-		d := newDest(t)
-		rec := &durableRecorder{}
-		u, err := d.StartUpload(peers.Context(t), peers.RandomName("contract-")+".tar.gz", int64(len(data)), rec.record)
-		require.NoError(t, err)
-		writeMarked(t, u, data, 0, int64(len(data)))
-		durable := rec.waitFor(t, 1)
-		require.NoError(t, u.Abort(peers.Context(t)))
-		_, err = newDest(t).ResumeUpload(peers.Context(t), durable.state, nil)
-		require.Error(t, err, "an aborted upload must not be resumable")
-		require.NoError(t, d.DiscardUpload(peers.Context(t), durable.state), "discarding an aborted upload is a no-op")
+	offset := first.mark.(int64)
+	u, err := newDest(t).ResumeUpload(peers.Context(t), first.state, nil)
+	require.NoError(t, err)
+	require.Equal(t, offset, u.Uploaded())
+	writeMarked(t, u, data, offset, int64(len(data)))
+	d := newDest(t)
+	requireCompletes(t, u, d, data)
+}
 
-		u2, err := d.StartUpload(peers.Context(t), peers.RandomName("contract-")+".tar.gz", int64(len(data)), nil)
-		require.NoError(t, err)
-		writeMarked(t, u2, data, 0, 7*mib)
-		state, err := u2.Suspend(peers.Context(t))
-		require.NoError(t, err)
-		require.NoError(t, newDest(t).DiscardUpload(peers.Context(t), state))
-		require.NoError(t, newDest(t).DiscardUpload(peers.Context(t), state), "DiscardUpload is idempotent")
-		_, err = newDest(t).ResumeUpload(peers.Context(t), state, nil)
-		require.Error(t, err, "a discarded upload must not be resumable")
-	})
+func abortAndDiscard(t *testing.T, newDest newDestFunc) {
+	data := randomBytes(4, 13*mib)
+	d := newDest(t)
+	rec := &durableRecorder{}
+	u, err := d.StartUpload(peers.Context(t), peers.RandomName("contract-")+".tar.gz", int64(len(data)), rec.record)
+	require.NoError(t, err)
+	writeMarked(t, u, data, 0, int64(len(data)))
+	durable := rec.waitFor(t, 1)
+	require.NoError(t, u.Abort(peers.Context(t)))
+	_, err = newDest(t).ResumeUpload(peers.Context(t), durable.state, nil)
+	require.Error(t, err, "an aborted upload must not be resumable")
+	require.NoError(t, d.DiscardUpload(peers.Context(t), durable.state), "discarding an aborted upload is a no-op")
 
-	t.Run("put, open, stat, delete", func(t *testing.T) {
-		t.Parallel()
-		ctx := peers.Context(t)
-		d := newDest(t)
-		body := []byte(`{"format":"s3-bucket-tar-gz/1","objects":[]}` + "\n")
-		loc, err := d.Put(ctx, peers.RandomName("contract-")+".manifest.json", bytes.NewReader(body), int64(len(body)), "application/json")
-		require.NoError(t, err)
-		size, err := d.Stat(ctx, loc)
-		require.NoError(t, err)
-		require.Equal(t, int64(len(body)), size)
-		for _, off := range []int64{0, 7, int64(len(body))} {
-			require.Equal(t, body[off:], readAll(t, d, loc, off), "offset %d", off)
-		}
-		require.NoError(t, d.Delete(ctx, loc))
-		_, err = d.Stat(ctx, loc)
-		require.ErrorIs(t, err, fs.ErrNotExist)
-		require.NoError(t, d.Delete(ctx, loc), "deleting a missing file is not an error")
-	})
+	u2, err := d.StartUpload(peers.Context(t), peers.RandomName("contract-")+".tar.gz", int64(len(data)), nil)
+	require.NoError(t, err)
+	writeMarked(t, u2, data, 0, 7*mib)
+	state, err := u2.Suspend(peers.Context(t))
+	require.NoError(t, err)
+	require.NoError(t, newDest(t).DiscardUpload(peers.Context(t), state))
+	require.NoError(t, newDest(t).DiscardUpload(peers.Context(t), state), "DiscardUpload is idempotent")
+	_, err = newDest(t).ResumeUpload(peers.Context(t), state, nil)
+	require.Error(t, err, "a discarded upload must not be resumable")
+}
 
-	t.Run("empty file", func(t *testing.T) {
-		t.Parallel()
-		d := newDest(t)
-		u, err := d.StartUpload(peers.Context(t), peers.RandomName("contract-")+".tar.gz", 0, nil)
-		require.NoError(t, err)
-		loc, err := u.Complete(peers.Context(t))
-		require.NoError(t, err)
-		size, err := d.Stat(peers.Context(t), loc)
-		require.NoError(t, err)
-		require.Zero(t, size)
-	})
+func putOpenStatDelete(t *testing.T, newDest newDestFunc) {
+	ctx := peers.Context(t)
+	d := newDest(t)
+	body := []byte(`{"format":"s3-bucket-tar-gz/1","objects":[]}` + "\n")
+	loc, err := d.Put(ctx, peers.RandomName("contract-")+".manifest.json", bytes.NewReader(body), int64(len(body)), "application/json")
+	require.NoError(t, err)
+	size, err := d.Stat(ctx, loc)
+	require.NoError(t, err)
+	require.Equal(t, int64(len(body)), size)
+	for _, off := range []int64{0, 7, int64(len(body))} {
+		require.Equal(t, body[off:], readAll(t, d, loc, off), "offset %d", off)
+	}
+	require.NoError(t, d.Delete(ctx, loc))
+	_, err = d.Stat(ctx, loc)
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	require.NoError(t, d.Delete(ctx, loc), "deleting a missing file is not an error")
+}
+
+func emptyFile(t *testing.T, newDest newDestFunc) {
+	d := newDest(t)
+	u, err := d.StartUpload(peers.Context(t), peers.RandomName("contract-")+".tar.gz", 0, nil)
+	require.NoError(t, err)
+	loc, err := u.Complete(peers.Context(t))
+	require.NoError(t, err)
+	size, err := d.Stat(peers.Context(t), loc)
+	require.NoError(t, err)
+	require.Zero(t, size)
 }
 
 // randomBytes is reproducible incompressible data.
@@ -305,6 +311,14 @@ func readAll(t *testing.T, d archive.Destination, loc archive.Location, offset i
 	b, err := io.ReadAll(r)
 	require.NoError(t, err)
 	return b
+}
+
+// requireCompletes completes u and checks that d reads back exactly data.
+func requireCompletes(t *testing.T, u archive.Upload, d archive.Destination, data []byte) {
+	t.Helper()
+	loc, err := u.Complete(peers.Context(t))
+	require.NoError(t, err)
+	requireStored(t, d, loc, data)
 }
 
 // requireStored reads the file back and compares it with data by hash and
