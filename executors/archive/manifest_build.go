@@ -33,18 +33,16 @@ type rewind struct {
 	entriesDone int64
 }
 
-// buildManifest replays the journal — resolving rewinds, since a worker
-// that died may have recorded entries past the checkpoint the next one
-// resumed from — into a temporary file, never holding all entries.
 // ManifestTempPattern names the manifest's temporary file (a worker that
 // was killed leaves one behind; the worker sweeps old ones at start).
 const ManifestTempPattern = "backupd-manifest-*.part"
 
-func buildManifest(ctx context.Context, j Journal, header ManifestHeader, expected int64, tempDir string, log *slog.Logger) (*builtManifest, error) {
-	// Pass 1: where are the rewinds?
-	var rewinds []rewind
+// readRewinds is the first pass over the journal: where each resumed attempt
+// rewound to. minAfter[k] is the smallest rewind target from rewind k on
+// (minAfter[len(rewinds)] is the largest int64: nothing void).
+func readRewinds(ctx context.Context, j Journal) (rewinds []rewind, minAfter []int64, err error) {
 	var ordinal int64
-	err := j.Replay(ctx, func(es []domain.ArchiveEntry) error {
+	err = j.Replay(ctx, func(es []domain.ArchiveEntry) error {
 		ordinal += int64(len(es))
 		return nil
 	}, func(cp Checkpoint) error {
@@ -54,13 +52,23 @@ func buildManifest(ctx context.Context, j Journal, header ManifestHeader, expect
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading the journal for the manifest: %w", err)
+		return nil, nil, fmt.Errorf("reading the journal for the manifest: %w", err)
 	}
-	// minAfter[k] is the smallest rewind target from rewind k on.
-	minAfter := make([]int64, len(rewinds)+1)
+	minAfter = make([]int64, len(rewinds)+1)
 	minAfter[len(rewinds)] = 1<<63 - 1
 	for k := len(rewinds) - 1; k >= 0; k-- {
 		minAfter[k] = min(rewinds[k].entriesDone, minAfter[k+1])
+	}
+	return rewinds, minAfter, nil
+}
+
+// buildManifest replays the journal — resolving rewinds, since a worker
+// that died may have recorded entries past the checkpoint the next one
+// resumed from — into a temporary file, never holding all entries.
+func buildManifest(ctx context.Context, j Journal, header ManifestHeader, expected int64, tempDir string, log *slog.Logger) (*builtManifest, error) {
+	rewinds, minAfter, err := readRewinds(ctx, j)
+	if err != nil {
+		return nil, err
 	}
 
 	f, err := os.CreateTemp(tempDir, ManifestTempPattern)
@@ -81,7 +89,7 @@ func buildManifest(ctx context.Context, j Journal, header ManifestHeader, expect
 	// Pass 2: keep the valid entries, in order.
 	var next, bytesTotal, docs, duplicates int64
 	var haveDocs bool
-	ordinal = 0
+	var ordinal int64
 	k := 0
 	err = j.Replay(ctx, func(es []domain.ArchiveEntry) error {
 		for _, e := range es {
