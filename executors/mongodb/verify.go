@@ -73,24 +73,51 @@ func (t *Target) verifyCollection(ctx context.Context, client *mongo.Client, exp
 			t.logger.Warn(fmt.Sprintf("collection %s: the manifest says %d documents, the archive holds %d", exp.Collection, exp.Documents, fp.Documents), "collection", exp.Collection)
 		}
 	}
-	seen := make([]bool, len(recs))
-	var differing []string
-	var changed, extra int64
-	note := func(doc bson.Raw) {
-		if len(differing) < shownDifferences {
-			differing = append(differing, describeID(doc))
-		}
-	}
-
 	coll := client.Database(t.cfg.Database).Collection(exp.Collection)
-	cur, err := coll.Find(ctx, bson.D{}, options.Find().SetBatchSize(1000))
+	actual, cmp, err := readBack(ctx, coll, fp != nil, recs, bits)
 	if err != nil {
 		return check, fmt.Errorf("reading back collection %q: %w", exp.Collection, err)
 	}
+	check.ActualDocs = actual
+	check.HashesCompared = int64(len(recs))
+	if exp.AllowExtra {
+		check.ExtraDocs = cmp.extra
+		check.HashMismatches = cmp.changed + cmp.missing
+		check.OK = check.ActualDocs >= check.ExpectedDocs && check.HashMismatches == 0
+	} else {
+		check.HashMismatches = cmp.changed + cmp.extra + cmp.missing
+		check.OK = check.ActualDocs == check.ExpectedDocs && check.HashMismatches == 0
+	}
+	t.logVerdict(check, fp != nil, bits, len(recs), cmp)
+	return check, nil
+}
+
+// comparison is what reading a collection back found against the
+// archive's fingerprint.
+type comparison struct {
+	changed, extra, missing int64
+	differing               []string // the first few _ids that differ
+}
+
+// readBack counts the collection's documents and, when compare is set,
+// matches those in the sample (bits) against recs.
+func readBack(ctx context.Context, coll *mongo.Collection, compare bool, recs []record, bits uint8) (int64, comparison, error) {
+	var cmp comparison
+	var actual int64
+	seen := make([]bool, len(recs))
+	note := func(doc bson.Raw) {
+		if len(cmp.differing) < shownDifferences {
+			cmp.differing = append(cmp.differing, describeID(doc))
+		}
+	}
+	cur, err := coll.Find(ctx, bson.D{}, options.Find().SetBatchSize(1000))
+	if err != nil {
+		return 0, cmp, err
+	}
 	defer cur.Close(context.Background())
 	for cur.Next(ctx) {
-		check.ActualDocs++
-		if fp == nil {
+		actual++
+		if !compare {
 			continue
 		}
 		doc := cur.Current
@@ -101,54 +128,47 @@ func (t *Target) verifyCollection(ctx context.Context, client *mongo.Client, exp
 		sum := sha256.Sum256(doc)
 		switch matchRecord(recs, seen, id[:16], sum[:16]) {
 		case docChanged:
-			changed++
+			cmp.changed++
 			note(doc)
 		case docExtra:
-			extra++
+			cmp.extra++
 			note(doc)
 		}
 	}
 	if err := cur.Err(); err != nil {
-		return check, fmt.Errorf("reading back collection %q: %w", exp.Collection, err)
+		return 0, cmp, err
 	}
-	missing := int64(0)
 	for _, s := range seen {
 		if !s {
-			missing++
+			cmp.missing++
 		}
 	}
-	check.HashesCompared = int64(len(recs))
-	if exp.AllowExtra {
-		check.ExtraDocs = extra
-		check.HashMismatches = changed + missing
-		check.OK = check.ActualDocs >= check.ExpectedDocs && check.HashMismatches == 0
-	} else {
-		check.HashMismatches = changed + extra + missing
-		check.OK = check.ActualDocs == check.ExpectedDocs && check.HashMismatches == 0
-	}
+	return actual, cmp, nil
+}
 
+// logVerdict tells the operation log how the collection compared.
+func (t *Target) logVerdict(check domain.CollectionCheck, compared bool, bits uint8, sampled int, cmp comparison) {
 	switch {
-	case fp == nil:
-		t.logger.Warn(fmt.Sprintf("collection %s: %d of %d documents; no fingerprint, so contents were not compared", exp.Collection, check.ActualDocs, check.ExpectedDocs), "collection", exp.Collection)
+	case !compared:
+		t.logger.Warn(fmt.Sprintf("collection %s: %d of %d documents; no fingerprint, so contents were not compared", check.Name, check.ActualDocs, check.ExpectedDocs), "collection", check.Name)
 	case check.OK:
 		scope := "every document"
 		if bits > 0 {
-			scope = fmt.Sprintf("a sample of %d documents (those whose _id SHA-256 starts with %d zero bits)", len(recs), bits)
+			scope = fmt.Sprintf("a sample of %d documents (those whose _id SHA-256 starts with %d zero bits)", sampled, bits)
 		}
-		msg := fmt.Sprintf("collection %s verified: %d documents, %s identical to the archive", exp.Collection, check.ActualDocs, scope)
+		msg := fmt.Sprintf("collection %s verified: %d documents, %s identical to the archive", check.Name, check.ActualDocs, scope)
 		if check.ExtraDocs > 0 {
 			msg += fmt.Sprintf("; %d other documents were already there and were left alone", check.ExtraDocs)
 		}
-		t.logger.Info(msg, "collection", exp.Collection)
+		t.logger.Info(msg, "collection", check.Name)
 	default:
 		msg := fmt.Sprintf("collection %s differs from the archive: %d documents (expected %d); %d changed, %d not in the archive, %d missing",
-			exp.Collection, check.ActualDocs, check.ExpectedDocs, changed, extra, missing)
-		if len(differing) > 0 {
-			msg += "; differing: " + joinIDs(differing)
+			check.Name, check.ActualDocs, check.ExpectedDocs, cmp.changed, cmp.extra, cmp.missing)
+		if len(cmp.differing) > 0 {
+			msg += "; differing: " + joinIDs(cmp.differing)
 		}
-		t.logger.Warn(msg, "collection", exp.Collection)
+		t.logger.Warn(msg, "collection", check.Name)
 	}
-	return check, nil
 }
 
 type match int
