@@ -75,16 +75,12 @@ func TestCancelAfterResume(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	rig := pauseRig(pauseObjects())
-	p := rig.params()
-	p.Control = &pauseAfter{n: 20, what: StopPause}
-	_, err := runBackup(t, p)
-	var paused *PausedError
-	require.ErrorAs(t, err, &paused)
+	paused := pauseAtPoll(t, rig, 20)
 
-	p = rig.params()
+	p := rig.params()
 	p.Resume = &paused.Checkpoint
 	p.Control = &pauseAfter{n: 10, what: StopCancel}
-	_, err = runBackup(t, p)
+	_, err := runBackup(t, p)
 	var cancelled *CancelledError
 	require.ErrorAs(t, err, &cancelled)
 	require.Len(t, cancelled.CleanedUp, 2, "%v", cancelled.CleanedUp)
@@ -96,11 +92,7 @@ func TestCancelAfterResume(t *testing.T) {
 func TestCancelPaused(t *testing.T) {
 	t.Parallel()
 	rig := pauseRig(pauseObjects())
-	p := rig.params()
-	p.Control = &pauseAfter{n: 20, what: StopPause}
-	_, err := runBackup(t, p)
-	var paused *PausedError
-	require.ErrorAs(t, err, &paused)
+	paused := pauseAtPoll(t, rig, 20)
 	require.Equal(t, 1, rig.dest.openUploads())
 
 	cleaned, err := CancelPaused(context.Background(), rig.dest, &paused.Checkpoint, nil)

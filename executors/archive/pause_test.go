@@ -83,6 +83,18 @@ func resumeToSameArchive(t *testing.T, ref reference, rig *testRig, p BackupPara
 	return out
 }
 
+// pauseAtPoll runs rig's backup and asks it to pause at the n-th poll; it
+// must stop with a PausedError.
+func pauseAtPoll(t *testing.T, rig *testRig, n int64) *PausedError {
+	t.Helper()
+	p := rig.params()
+	p.Control = &pauseAfter{n: n, what: StopPause}
+	_, err := runBackup(t, p)
+	var paused *PausedError
+	require.ErrorAs(t, err, &paused)
+	return paused
+}
+
 func TestPauseResumeAtManyPoints(t *testing.T) {
 	t.Parallel()
 	objs := pauseObjects()
@@ -168,12 +180,8 @@ func TestPauseWaitsForEntryThatCannotContinue(t *testing.T) {
 		{key: "coll-b", size: 100, seed: 2, resumable: false},
 	}
 	rig := pauseRig(objs)
-	p := rig.params()
 	// Pause as soon as asked: the first poll happens inside coll-a's stream.
-	p.Control = &pauseAfter{n: 3, what: StopPause}
-	_, err := runBackup(t, p)
-	var paused *PausedError
-	require.ErrorAs(t, err, &paused)
+	paused := pauseAtPoll(t, rig, 3)
 	require.Nil(t, paused.Checkpoint.Position.Partial)
 	require.Equal(t, int64(1), paused.Checkpoint.Position.EntriesDone, "stopped right after coll-a")
 	require.Equal(t, "coll-a", paused.Checkpoint.Position.LastKey)
@@ -186,11 +194,7 @@ func TestPauseLogSaysWhere(t *testing.T) {
 		{key: "photos/x.jpg", size: 1 << 20, seed: 1, resumable: true},
 	}
 	rig := pauseRig(objs)
-	p := rig.params()
-	p.Control = &pauseAfter{n: 20, what: StopPause}
-	_, err := runBackup(t, p)
-	var paused *PausedError
-	require.ErrorAs(t, err, &paused)
+	paused := pauseAtPoll(t, rig, 20)
 	require.Regexp(t, `^after 0 of 1 objects, in photos/x\.jpg at [0-9.]+ KiB of 1\.0 MiB; [0-9.]+ KiB uploaded$`, paused.Where)
 	require.Contains(t, rig.log.String(), "paused "+paused.Where)
 }
@@ -313,17 +317,13 @@ func TestResumeRefusesChangedObject(t *testing.T) {
 	t.Parallel()
 	objs := []fakeObject{{key: "big", size: 300 << 10, seed: 1, resumable: true}}
 	rig := pauseRig(objs)
-	p := rig.params()
-	p.Control = &pauseAfter{n: 10, what: StopPause}
-	_, err := runBackup(t, p)
-	var paused *PausedError
-	require.ErrorAs(t, err, &paused)
+	paused := pauseAtPoll(t, rig, 10)
 	require.NotNil(t, paused.Checkpoint.Position.Partial)
 
 	rig.src.objects[0].etag = `"rewritten"`
-	p = rig.params()
+	p := rig.params()
 	p.Resume = &paused.Checkpoint
-	_, err = runBackup(t, p)
+	_, err := runBackup(t, p)
 	require.ErrorIs(t, err, ErrEntryChanged)
 	require.False(t, errors.Is(err, ErrPaused))
 	require.Zero(t, rig.dest.openUploads(), "a failed backup aborts its upload")
