@@ -3,8 +3,6 @@ package commands
 import (
 	"context"
 
-	"backupd/domain"
-
 	"github.com/google/uuid"
 )
 
@@ -20,7 +18,7 @@ type DetachOperation struct {
 type detachOperationHandler struct{ *service }
 
 func (h detachOperationHandler) Handle(ctx context.Context, cmd DetachOperation) (Nothing, error) {
-	o, err := Load(ctx, h.store, OperationStream(cmd.OperationID), func() *domain.Operation { return domain.NewOperation(cmd.OperationID) })
+	o, err := h.loadOperation(ctx, cmd.OperationID)
 	if err != nil {
 		return Nothing{}, err
 	}

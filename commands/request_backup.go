@@ -40,7 +40,7 @@ func (h requestBackupHandler) Handle(ctx context.Context, cmd RequestBackup) (uu
 		h.releaseAfterFailure(ctx, opID, cmd.SourceID)
 		return uuid.Nil, err
 	}
-	_, err = Update(ctx, h.store, OperationStream(opID), func() *domain.Operation { return domain.NewOperation(opID) }, func(o *domain.Operation) error {
+	err = h.createOperation(ctx, opID, func(o *domain.Operation) error {
 		return o.RequestBackup(refOf(src), refOf(dst), now)
 	})
 	if err != nil {

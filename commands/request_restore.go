@@ -37,7 +37,7 @@ var errBackupNotFound = domain.NotFound("backup-not-found", "backup not found")
 // MongoDB target without Options.Database, the target's own database is
 // used.
 func (h requestRestoreHandler) Handle(ctx context.Context, cmd RequestRestore) (uuid.UUID, error) {
-	backup, err := Load(ctx, h.store, OperationStream(cmd.BackupID), func() *domain.Operation { return domain.NewOperation(cmd.BackupID) })
+	backup, err := h.loadOperation(ctx, cmd.BackupID)
 	if err != nil {
 		return uuid.Nil, err
 	}
@@ -48,23 +48,9 @@ func (h requestRestoreHandler) Handle(ctx context.Context, cmd RequestRestore) (
 		return uuid.Nil, err
 	}
 	opts := cmd.Options
-	var (
-		target domain.RestoreTarget
-		plain  map[string]string // typed details' secrets
-	)
-	if id := cmd.Target.ConnectionID; id != nil {
-		c, err := h.loadForSlot(ctx, *id, slotTarget)
-		if err != nil {
-			return uuid.Nil, err
-		}
-		target = domain.RestoreTarget{ConnectionID: id, Kind: c.Kind, Name: c.Name}
-		if c.Kind.Service() == "mongodb" && opts.Database == "" {
-			opts.Database = c.Settings["database"]
-		}
-	} else {
-		if target, plain, err = typedTarget(cmd.Target, &opts); err != nil {
-			return uuid.Nil, err
-		}
+	target, plain, err := h.resolveTarget(ctx, cmd.Target, &opts)
+	if err != nil {
+		return uuid.Nil, err
 	}
 
 	opID := uuid.New()
@@ -75,15 +61,7 @@ func (h requestRestoreHandler) Handle(ctx context.Context, cmd RequestRestore) (
 		return uuid.Nil, err
 	}
 	if target.ConnectionID == nil {
-		if err := domain.ValidateConnectionInput(target.Kind, target.Name, target.Settings, presence(plain)); err != nil {
-			return uuid.Nil, err
-		}
-		res := h.check(ctx, target.Kind, target.Settings, plain)
-		if !res.OK {
-			return uuid.Nil, checkFailed(res.Check)
-		}
-		target.Settings = learned(target.Settings, res)
-		if target.Secrets, err = h.keyring.SealMap(overlay(plain, res.Secrets)); err != nil {
+		if err := h.proveTypedTarget(ctx, &target, plain); err != nil {
 			return uuid.Nil, err
 		}
 	}
@@ -100,7 +78,7 @@ func (h requestRestoreHandler) Handle(ctx context.Context, cmd RequestRestore) (
 		}
 		attached = append(attached, *target.ConnectionID)
 	}
-	_, err = Update(ctx, h.store, OperationStream(opID), func() *domain.Operation { return domain.NewOperation(opID) }, func(o *domain.Operation) error {
+	err = h.createOperation(ctx, opID, func(o *domain.Operation) error {
 		return o.RequestRestore(backup, target, opts, now)
 	})
 	if err != nil {
@@ -108,6 +86,40 @@ func (h requestRestoreHandler) Handle(ctx context.Context, cmd RequestRestore) (
 		return uuid.Nil, err
 	}
 	return opID, nil
+}
+
+// resolveTarget is the restore's target: a chosen connection (whose
+// database a MongoDB restore defaults to), or typed details with their
+// secrets in plaintext.
+func (h requestRestoreHandler) resolveTarget(ctx context.Context, in RestoreTargetInput, opts *domain.RestoreOptions) (domain.RestoreTarget, map[string]string, error) {
+	id := in.ConnectionID
+	if id == nil {
+		return typedTarget(in, opts)
+	}
+	c, err := h.loadForSlot(ctx, *id, slotTarget)
+	if err != nil {
+		return domain.RestoreTarget{}, nil, err
+	}
+	if c.Kind.Service() == "mongodb" && opts.Database == "" {
+		opts.Database = c.Settings["database"]
+	}
+	return domain.RestoreTarget{ConnectionID: id, Kind: c.Kind, Name: c.Name}, nil, nil
+}
+
+// proveTypedTarget checks typed details by connecting with them, keeps
+// what the check learned and seals the secrets into target.
+func (h requestRestoreHandler) proveTypedTarget(ctx context.Context, target *domain.RestoreTarget, plain map[string]string) error {
+	if err := domain.ValidateConnectionInput(target.Kind, target.Name, target.Settings, presence(plain)); err != nil {
+		return err
+	}
+	res := h.check(ctx, target.Kind, target.Settings, plain)
+	if !res.OK {
+		return checkFailed(res.Check)
+	}
+	target.Settings = learned(target.Settings, res)
+	var err error
+	target.Secrets, err = h.keyring.SealMap(overlay(plain, res.Secrets))
+	return err
 }
 
 // typedTarget turns typed details into a target (secrets still plaintext).
