@@ -22,7 +22,7 @@ func (h changePasswordHandler) Handle(ctx context.Context, cmd ChangePassword) (
 	if err := domain.ValidatePassword(cmd.NewPassword); err != nil {
 		return nil, err
 	}
-	u, err := Load(ctx, h.store, UserStream(cmd.UserID), func() *domain.User { return domain.NewUser(cmd.UserID) })
+	u, err := h.loadUser(ctx, cmd.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func (h changePasswordHandler) Handle(ctx context.Context, cmd ChangePassword) (
 	}
 	checkedHash := u.PasswordHash
 	now := h.now()
-	return Update(ctx, h.store, UserStream(cmd.UserID), func() *domain.User { return domain.NewUser(cmd.UserID) }, func(u *domain.User) error {
+	return h.updateUser(ctx, cmd.UserID, func(u *domain.User) error {
 		if u.PasswordHash != checkedHash {
 			// The password changed (a reset) since the current one was checked.
 			return domain.ErrConcurrentUpdate

@@ -43,7 +43,7 @@ func (h loginHandler) Handle(ctx context.Context, cmd Login) (*domain.User, erro
 	}
 	var refused error
 	now := h.now()
-	u, err := Update(ctx, h.store, UserStream(userID), func() *domain.User { return domain.NewUser(userID) }, func(u *domain.User) error {
+	u, err := h.updateUser(ctx, userID, func(u *domain.User) error {
 		refused = nil
 		if !u.Exists() {
 			// Reserved by a registration that has not finished (or failed).

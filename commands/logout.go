@@ -27,7 +27,7 @@ func (h logoutHandler) Handle(ctx context.Context, cmd Logout) (Nothing, error) 
 		return Nothing{}, domain.Invalid("logout-reason-invalid", "reason", `the reason must be "logout" or "idle-timeout"`)
 	}
 	now := h.now()
-	_, err := Update(ctx, h.store, UserStream(cmd.UserID), func() *domain.User { return domain.NewUser(cmd.UserID) }, func(u *domain.User) error {
+	_, err := h.updateUser(ctx, cmd.UserID, func(u *domain.User) error {
 		if !u.Exists() {
 			return errUserNotFound
 		}

@@ -51,7 +51,7 @@ func (h registerUserHandler) Handle(ctx context.Context, cmd RegisterUser) (uuid
 	if err != nil {
 		return uuid.Nil, err
 	}
-	_, err = Update(ctx, h.store, UserStream(id), func() *domain.User { return domain.NewUser(id) }, func(u *domain.User) error {
+	_, err = h.updateUser(ctx, id, func(u *domain.User) error {
 		return u.Register(cmd.Email, cmd.Name, hash, now)
 	})
 	if err != nil {
@@ -64,7 +64,7 @@ func (h registerUserHandler) reservationAbandoned(ctx context.Context, r *emailR
 	if h.now().Sub(r.reservedAt) < abandonedReservationAge {
 		return false, nil
 	}
-	u, err := Load(ctx, h.store, UserStream(r.userID), func() *domain.User { return domain.NewUser(r.userID) })
+	u, err := h.loadUser(ctx, r.userID)
 	if err != nil {
 		return false, err
 	}

@@ -41,7 +41,7 @@ func (h requestPasswordResetHandler) Handle(ctx context.Context, cmd RequestPass
 		return PasswordReset{}, err
 	}
 	now := h.now()
-	u, err := Update(ctx, h.store, UserStream(userID), func() *domain.User { return domain.NewUser(userID) }, func(u *domain.User) error {
+	u, err := h.updateUser(ctx, userID, func(u *domain.User) error {
 		if !u.Exists() {
 			return errUserNotFound
 		}

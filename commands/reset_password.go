@@ -30,7 +30,7 @@ func (h resetPasswordHandler) Handle(ctx context.Context, cmd ResetPassword) (*d
 		return nil, err
 	}
 	now := h.now()
-	return Update(ctx, h.store, UserStream(userID), func() *domain.User { return domain.NewUser(userID) }, func(u *domain.User) error {
+	return h.updateUser(ctx, userID, func(u *domain.User) error {
 		return u.ResetPassword(hashResetToken(token), hash, now)
 	})
 }
