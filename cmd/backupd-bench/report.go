@@ -277,7 +277,7 @@ func (r report) markdown() string {
 		s.WriteString("- " + l + "\n")
 	}
 	if len(r.pauses) > 0 {
-		s.WriteString("\n### Pause and resume (64 × 16 MiB)\n\n")
+		s.WriteString("\n### Pause and resume (the large data set)\n\n")
 		for _, l := range r.pauses {
 			s.WriteString("- " + l + "\n")
 		}
