@@ -68,6 +68,7 @@ type SMTPMailer struct {
 	Timeout   time.Duration // per message; default 30s
 }
 
+// Send delivers msg through the server, within Timeout.
 func (m SMTPMailer) Send(ctx context.Context, msg Message) error {
 	if err := validHeader(msg.To, msg.Subject, m.From); err != nil {
 		return err
@@ -80,30 +81,50 @@ func (m SMTPMailer) Send(ctx context.Context, msg Message) error {
 	if err != nil {
 		return fmt.Errorf("smtp: sender %q: %w", m.From, err)
 	}
-	port := m.Port
-	if port == 0 {
-		port = 587
-	}
 	timeout := m.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	conn, c, err := m.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	defer c.Close()
+	return deliver(c, from, to, msg)
+}
+
+// open connects, greets, starts TLS (required when RequireTLS) and
+// authenticates. The connection lives until ctx's deadline.
+func (m SMTPMailer) open(ctx context.Context) (net.Conn, *smtp.Client, error) {
+	port := m.Port
+	if port == 0 {
+		port = 587
+	}
 	addr := net.JoinHostPort(m.Host, strconv.Itoa(port))
 	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return fmt.Errorf("smtp: connect to %s: %w", addr, err)
+		return nil, nil, fmt.Errorf("smtp: connect to %s: %w", addr, err)
 	}
-	defer conn.Close()
 	if deadline, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(deadline)
 	}
 	c, err := smtp.NewClient(conn, m.Host)
 	if err != nil {
-		return fmt.Errorf("smtp: %s: %w", addr, err)
+		conn.Close()
+		return nil, nil, fmt.Errorf("smtp: %s: %w", addr, err)
 	}
-	defer c.Close()
+	if err := m.greet(c, addr); err != nil {
+		c.Close()
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, c, nil
+}
+
+func (m SMTPMailer) greet(c *smtp.Client, addr string) error {
 	if err := c.Hello(helloName()); err != nil {
 		return fmt.Errorf("smtp: EHLO: %w", err)
 	}
@@ -125,6 +146,11 @@ func (m SMTPMailer) Send(ctx context.Context, msg Message) error {
 			return fmt.Errorf("smtp: authentication as %s: %w", m.Username, err)
 		}
 	}
+	return nil
+}
+
+// deliver sends one message on an open session and ends it.
+func deliver(c *smtp.Client, from, to *mail.Address, msg Message) error {
 	if err := c.Mail(from.Address); err != nil {
 		return fmt.Errorf("smtp: MAIL FROM: %w", err)
 	}
