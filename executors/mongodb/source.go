@@ -181,11 +181,45 @@ func (s *source) dump(ctx context.Context, name string) (archive.Entry, bool, er
 	_ = f.Close()
 	var release sync.Once
 	remove := func() { release.Do(func() { _ = os.Remove(spool) }) }
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			remove()
+		}
+	}()
 
 	s.logger.Info("dumping collection "+name, "collection", name)
 	started := time.Now()
-	var reported int64 = -1
-	missing := false
+	reported, missing, err := s.runMongodump(ctx, name, spool)
+	if err != nil {
+		return archive.Entry{}, false, fmt.Errorf("dumping collection %q: %w", name, err)
+	}
+	st, err := os.Stat(spool)
+	if err != nil {
+		return archive.Entry{}, false, fmt.Errorf("dumping collection %q: %w", name, err)
+	}
+	if missing || st.Size() == 0 {
+		s.logger.Warn(fmt.Sprintf("collection %s was dropped while the backup ran; it is not in the archive", name), "collection", name)
+		return archive.Entry{}, false, nil
+	}
+	docs, err := checkSpool(spool, mongoarchive.Namespace{Database: s.cfg.Database, Collection: name})
+	if err != nil {
+		return archive.Entry{}, false, fmt.Errorf("mongodump's archive of collection %q is not valid: %w", name, err)
+	}
+	if reported >= 0 && reported != docs {
+		return archive.Entry{}, false, fmt.Errorf("mongodump reported %d documents for collection %q but its archive holds %d", reported, name, docs)
+	}
+	s.logger.Info(fmt.Sprintf("collection %s: %d documents, %d bytes compressed, in %s", name, docs, st.Size(), time.Since(started).Round(time.Millisecond)),
+		"collection", name, "documents", docs, "bytes", st.Size())
+	handedOver = true // the entry's Release removes the spool file
+	return spoolEntry(name, spool, st.Size(), docs, remove), true, nil
+}
+
+// runMongodump dumps collection name into spool. reported is the count in
+// mongodump's "done dumping" line (-1 without one); missing is set when
+// mongodump said the collection does not exist.
+func (s *source) runMongodump(ctx context.Context, name, spool string) (reported int64, missing bool, err error) {
+	reported = -1
 	run := toolRun{
 		tool:      "mongodump",
 		path:      s.tools.mongodump(),
@@ -207,34 +241,16 @@ func (s *source) dump(ctx context.Context, name string) (archive.Entry, bool, er
 			}
 		},
 	}
-	if err := run.run(ctx); err != nil {
-		remove()
-		return archive.Entry{}, false, fmt.Errorf("dumping collection %q: %w", name, err)
-	}
-	st, err := os.Stat(spool)
-	if err != nil {
-		remove()
-		return archive.Entry{}, false, fmt.Errorf("dumping collection %q: %w", name, err)
-	}
-	if missing || st.Size() == 0 {
-		remove()
-		s.logger.Warn(fmt.Sprintf("collection %s was dropped while the backup ran; it is not in the archive", name), "collection", name)
-		return archive.Entry{}, false, nil
-	}
-	docs, err := checkSpool(spool, mongoarchive.Namespace{Database: s.cfg.Database, Collection: name})
-	if err != nil {
-		remove()
-		return archive.Entry{}, false, fmt.Errorf("mongodump's archive of collection %q is not valid: %w", name, err)
-	}
-	if reported >= 0 && reported != docs {
-		remove()
-		return archive.Entry{}, false, fmt.Errorf("mongodump reported %d documents for collection %q but its archive holds %d", reported, name, docs)
-	}
-	s.logger.Info(fmt.Sprintf("collection %s: %d documents, %d bytes compressed, in %s", name, docs, st.Size(), time.Since(started).Round(time.Millisecond)),
-		"collection", name, "documents", docs, "bytes", st.Size())
+	err = run.run(ctx)
+	return reported, missing, err
+}
+
+// spoolEntry is the archive entry of a collection dumped to spool; release
+// removes the file.
+func spoolEntry(name, spool string, size, docs int64, release func()) archive.Entry {
 	return archive.Entry{
 		Key:         name,
-		Size:        st.Size(),
+		Size:        size,
 		ModTime:     time.Now().UTC(),
 		ContentType: "application/gzip",
 		Documents:   &docs,
@@ -250,8 +266,8 @@ func (s *source) dump(ctx context.Context, name string) (archive.Entry, bool, er
 			}
 			return f, nil
 		},
-		Release: remove,
-	}, true, nil
+		Release: release,
+	}
 }
 
 // numberField reads an int32, int64 or double field (servers differ).
