@@ -188,40 +188,9 @@ func (b *backupRun) run(ctx context.Context) (BackupOutcome, error) {
 		b.name = p.Resume.ArchiveName
 		seq = p.Resume.Seq
 	}
-	first := start.EntriesDone
-	b.rec = newRecorder(p.Journal, b.name, first, seq, -1, p.Now, b.log)
-	onDurable := func(mark any, state json.RawMessage) {
-		m, ok := mark.(*blockMark)
-		if !ok || !m.checkpointable || b.rec.sinceLastOffer() < p.CheckpointEvery {
-			return
-		}
-		b.rec.offer(Checkpoint{Reason: "part", Position: m.pos, Upload: state})
-	}
-
-	if p.Resume != nil {
-		// Recorded first: entries a dead worker recorded after this
-		// checkpoint are void from here on.
-		resumed := *p.Resume
-		resumed.Resumed, resumed.Reason, resumed.At = true, "resume", p.Now()
-		if err := b.rec.record(ctx, resumed); err != nil {
-			return BackupOutcome{}, err
-		}
-		at := start
-		at.Partial = nil // the tar writer says where in it it continues
-		b.log.Info(fmt.Sprintf("resuming %s %s", b.name, describePosition(at, 0, b.estimate.Entries, start.CompressedBytes, b.noun)))
-		b.up, err = p.Destination.ResumeUpload(ctx, p.Resume.Upload, onDurable)
-		if err != nil {
-			return BackupOutcome{}, fmt.Errorf("continuing the upload of %s: %w", b.name, err)
-		}
-	} else {
-		hint := b.estimate.Bytes + b.estimate.Entries*3*tarBlock
-		b.up, err = p.Destination.StartUpload(ctx, b.name, hint, onDurable)
-		if err != nil {
-			return BackupOutcome{}, fmt.Errorf("starting the upload of %s: %w", b.name, err)
-		}
-		if err := b.recordStart(ctx); err != nil {
-			return BackupOutcome{}, b.failed(ctx, err)
-		}
+	b.rec = newRecorder(p.Journal, b.name, start.EntriesDone, seq, -1, p.Now, b.log)
+	if err := b.openUpload(ctx, start); err != nil {
+		return BackupOutcome{}, err
 	}
 	b.log.Info(fmt.Sprintf("compressing as gzip (level %d) in %s blocks with %d workers", p.CompressionLevel, HumanBytes(int64(p.BlockSize)), p.CompressWorkers))
 
@@ -246,6 +215,45 @@ func (b *backupRun) run(ctx context.Context) (BackupOutcome, error) {
 		return BackupOutcome{}, b.failed(ctx, err)
 	}
 	return out, nil
+}
+
+// openUpload continues the upload of the checkpoint being resumed (after
+// recording the resume) or starts a new one (and records the start).
+// Durable marks offer checkpoints, at most one per CheckpointEvery.
+func (b *backupRun) openUpload(ctx context.Context, start Position) error {
+	p := b.p
+	onDurable := func(mark any, state json.RawMessage) {
+		m, ok := mark.(*blockMark)
+		if !ok || !m.checkpointable || b.rec.sinceLastOffer() < p.CheckpointEvery {
+			return
+		}
+		b.rec.offer(Checkpoint{Reason: "part", Position: m.pos, Upload: state})
+	}
+	var err error
+	if p.Resume != nil {
+		// Recorded first: entries a dead worker recorded after this
+		// checkpoint are void from here on.
+		resumed := *p.Resume
+		resumed.Resumed, resumed.Reason, resumed.At = true, "resume", p.Now()
+		if err := b.rec.record(ctx, resumed); err != nil {
+			return err
+		}
+		at := start
+		at.Partial = nil // the tar writer says where in it it continues
+		b.log.Info(fmt.Sprintf("resuming %s %s", b.name, describePosition(at, 0, b.estimate.Entries, start.CompressedBytes, b.noun)))
+		if b.up, err = p.Destination.ResumeUpload(ctx, p.Resume.Upload, onDurable); err != nil {
+			return fmt.Errorf("continuing the upload of %s: %w", b.name, err)
+		}
+		return nil
+	}
+	hint := b.estimate.Bytes + b.estimate.Entries*3*tarBlock
+	if b.up, err = p.Destination.StartUpload(ctx, b.name, hint, onDurable); err != nil {
+		return fmt.Errorf("starting the upload of %s: %w", b.name, err)
+	}
+	if err := b.recordStart(ctx); err != nil {
+		return b.failed(ctx, err)
+	}
+	return nil
 }
 
 func (b *backupRun) estimateSize(ctx context.Context) {
