@@ -93,23 +93,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if clock == nil {
 		clock = time.Now
 	}
-	esdbURL := opts.ESDB
-	if esdbURL == "" {
-		esdbURL, _ = peers.PrivateESDB(t)
-	}
-	store, err := eventstore.Connect(esdbURL)
-	must(t, err)
-	t.Cleanup(func() { _ = store.Close() })
-
-	pcfg, err := pgxpool.ParseConfig(peers.Postgres(t))
-	must(t, err)
-	pcfg.MaxConns = 20
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	must(t, err)
-	t.Cleanup(pool.Close)
-	must(t, httpapi.Migrate(ctx, pool))
-	must(t, projections.Migrate(ctx, pool))
-
+	store, pool := openStores(t, ctx, opts.ESDB)
 	keyring, err := secrets.ParseKeyring(secrets.GenerateKeySpec("test1"))
 	must(t, err)
 
@@ -166,6 +150,35 @@ func Start(t testing.TB, opts Options) *Server {
 		}
 	})
 
+	s.createAdmin(t, opts)
+	return s
+}
+
+// openStores connects to EventStoreDB (a private one unless esdbURL is set)
+// and to a fresh, migrated Postgres database.
+func openStores(t testing.TB, ctx context.Context, esdbURL string) (*eventstore.Store, *pgxpool.Pool) {
+	t.Helper()
+	if esdbURL == "" {
+		esdbURL, _ = peers.PrivateESDB(t)
+	}
+	store, err := eventstore.Connect(esdbURL)
+	must(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+
+	pcfg, err := pgxpool.ParseConfig(peers.Postgres(t))
+	must(t, err)
+	pcfg.MaxConns = 20
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	must(t, err)
+	t.Cleanup(pool.Close)
+	must(t, httpapi.Migrate(ctx, pool))
+	must(t, projections.Migrate(ctx, pool))
+	return store, pool
+}
+
+// createAdmin registers the administrator opts name (or a made-up one).
+func (s *Server) createAdmin(t testing.TB, opts Options) {
+	t.Helper()
 	s.AdminEmail, s.AdminPassword = opts.AdminEmail, opts.AdminPassword
 	if s.AdminEmail == "" {
 		s.AdminEmail = peers.RandomName("admin-") + "@example.com"
@@ -178,7 +191,6 @@ func Start(t testing.TB, opts Options) *Server {
 		name = "Ada Admin"
 	}
 	s.AdminID = s.CreateUser(t, s.AdminEmail, name, s.AdminPassword)
-	return s
 }
 
 // CreateUser registers an administrator and waits until the read models
