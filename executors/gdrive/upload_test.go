@@ -1,6 +1,7 @@
 package gdrive_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"strings"
@@ -220,7 +221,7 @@ func TestResumeWhenTheSessionIsAheadOfTheCheckpoint(t *testing.T) {
 		defer mu.Unlock()
 		durables = append(durables, durable{mark, state})
 	}
-	crashCtx, crash := contextWithCancel(ctx)
+	crashCtx, crash := context.WithCancel(ctx)
 	up, err := f.destination(t, chunk, 4*mib).StartUpload(crashCtx, name, 0, onDurable)
 	require.NoError(t, err)
 	written := int64(12*mib + 100*1024)
