@@ -96,6 +96,9 @@ func TestBrowserLoginAndS3Connection(t *testing.T) {
 	b.waitVisible(tid("connection-form"))
 	require.Equal(t, "true", b.attr(tid("field-secret_access_key"), "data-secret-set"), "the form shows that a secret is set")
 	require.Empty(t, b.value(tid("field-secret_access_key")), "the stored secret is never sent back")
+	var html string
+	b.eval(`document.documentElement.outerHTML`, &html)
+	require.NotContains(t, html, s.S3.SecretKey, "the secret is nowhere in the page")
 	require.Equal(t, bucket, b.value(tid("field-bucket")))
 	b.typeText(tid("field-secret_access_key"), wrongSecret)
 	b.click(tid("submit"))
