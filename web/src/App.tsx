@@ -1,5 +1,5 @@
 import { useEffect, type ReactNode } from 'react'
-import { api, loginRedirect } from './api/client'
+import { api, loginRedirect, unauthorizedTarget } from './api/client'
 import { BackupNowProvider } from './components/BackupNow'
 import { Layout } from './components/Layout'
 import { Skeleton } from './components/States'
@@ -61,7 +61,8 @@ function Root() {
   useEffect(() => {
     api.setUnauthorizedHandler((code) => {
       setUser(null)
-      navigateTo(loginRedirect(code, window.location.pathname + window.location.search), { replace: true })
+      const target = unauthorizedTarget(code, window.location.pathname, window.location.search)
+      if (target) navigateTo(target, { replace: true })
     })
   }, [setUser])
 

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { ApiClient, ApiError, buildQuery, errorFrom, loginRedirect, readCookie } from './client'
+import { ApiClient, ApiError, buildQuery, errorFrom, loginRedirect, readCookie, unauthorizedTarget } from './client'
 
 interface Call {
   url: string
@@ -143,5 +143,20 @@ describe('helpers', () => {
   })
   it('keeps an unknown error body readable', () => {
     expect(errorFrom(409, { error: { message: 'in use' } }).code).toBe('http-409')
+  })
+})
+
+describe('unauthorizedTarget', () => {
+  it('sends an expired session to the login page with the message', () => {
+    expect(unauthorizedTarget('session-expired', '/operations/1', '')).toBe('/login?expired=1')
+  })
+  it('keeps the message when a second request answers unauthenticated', () => {
+    expect(unauthorizedTarget('unauthenticated', '/login', '?expired=1')).toBeNull()
+  })
+  it('upgrades to the message when the expired answer comes second', () => {
+    expect(unauthorizedTarget('session-expired', '/login', '')).toBe('/login?expired=1')
+  })
+  it('remembers where an unauthenticated visitor was going', () => {
+    expect(unauthorizedTarget('unauthenticated', '/history', '?status=failed')).toBe('/login?next=%2Fhistory%3Fstatus%3Dfailed')
   })
 })

@@ -106,6 +106,18 @@ export function loginRedirect(code: string, currentPath: string): string {
   return `/login${next}`
 }
 
+/**
+ * Where a 401 answer sends the browser, or null to stay. A page sends
+ * several requests at once: with an idle session the first answer says
+ * session-expired (and ends the session), the others only unauthenticated.
+ * Once on the login page, a plain unauthenticated answer must not wipe the
+ * "session expired" message; a session-expired one always shows it.
+ */
+export function unauthorizedTarget(code: string, pathname: string, search: string): string | null {
+  if (pathname === '/login' && code !== 'session-expired') return null
+  return loginRedirect(code, pathname + search)
+}
+
 export class ApiClient {
   private deps: ClientDeps
   /** Fallback when the cookie is not readable (the session answer carries it). */

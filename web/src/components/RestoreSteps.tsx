@@ -87,8 +87,8 @@ export function PreflightView({ p, service }: { p: Preflight; service: Service }
             {p.existing === 0
               ? `Nothing in the target would be overwritten`
               : service === 's3'
-                ? `${formatCount(p.existing)} key${p.existing === 1 ? '' : 's'} already exist under the prefix`
-                : `${formatCount(p.existing)} collection${p.existing === 1 ? '' : 's'} already exist in the target database`}
+                ? `${formatCount(p.existing)} ${p.existing === 1 ? 'key already exists' : 'keys already exist'} under the prefix`
+                : `${formatCount(p.existing)} ${p.existing === 1 ? 'collection already exists' : 'collections already exist'} in the target database`}
           </strong>
           {sample.length > 0 && (
             <ul className="list-plain sample mono small" style={{ marginTop: 6 }} data-testid="preflight-sample">

@@ -1,6 +1,6 @@
 // One operation: status, progress, the live terminal log, the actions the
 // server allows now, and its metadata.
-import { useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { api } from '../api/client'
 import type { OperationAction } from '../api/types'
 import { OperationStatusBadge } from '../components/Badges'
@@ -32,6 +32,13 @@ export function OperationPage({ id }: { id: string }) {
   const [confirmCancel, setConfirmCancel] = useState(false)
   const toast = useToast()
   const now = useNow(5000)
+  // An action takes effect at the worker's next safe point, usually within a
+  // second or two: look again soon after it instead of a whole interval later.
+  const followUps = useRef<number[]>([])
+  useEffect(() => () => followUps.current.forEach((t) => window.clearTimeout(t)), [])
+  const followUp = () => {
+    for (const ms of [1500, 4000]) followUps.current.push(window.setTimeout(refresh, ms))
+  }
 
   const act = async (action: OperationAction) => {
     setActing(action)
@@ -47,6 +54,7 @@ export function OperationPage({ id }: { id: string }) {
         `${actionLabels[action]} requested`,
       )
       refresh()
+      followUp()
     } catch (e) {
       toast.error(e instanceof Error ? e.message : String(e), `Could not ${action}`)
       refresh()
