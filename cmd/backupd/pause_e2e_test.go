@@ -318,3 +318,21 @@ func TestResumeAfterTheDriveSessionExpiredStartsOver(t *testing.T) {
 		downloadDrive(t, &drive, refreshToken(t, &drive), done.Result.ManifestLocation), done.Result, objects)
 	require.Contains(t, s.logText(op), "starting the archive again from the beginning")
 }
+
+// A cancel that comes after the last object is in the archive, while the
+// last parts still upload, still cancels: nothing is completed or left.
+func TestCancelWhileTheLastPartsUpload(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, stackOptions{S3PartSize: 5 << 20})
+	src, dst := s.S3.Bucket(t), s.S3.Bucket(t)
+	seedBucket(t, s.S3, src, bigObjects(3, 4<<20))
+	slow := newSlowProxy(t, s.S3.Endpoint, 3*time.Second)
+	dest := s.s3DestinationAt(dst, "late/", slow.URL)
+	op := s.backup(s.s3Source(src), dest)
+	require.Eventually(t, func() bool { return strings.Contains(s.logText(op), "objects are in the archive") }, 2*time.Minute, 50*time.Millisecond)
+	s.act(op, "cancel")
+	done := s.waitStatus(op, 2*time.Minute, domain.OpCancelled)
+	require.Empty(t, done.AllowedActions)
+	slow.SetDelay(0)
+	requireNothingLeft(t, s, dst, "late/")
+}

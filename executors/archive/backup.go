@@ -209,6 +209,9 @@ func (b *backupRun) run(ctx context.Context) (BackupOutcome, error) {
 	}
 	out, err := b.complete(ctx)
 	if err != nil {
+		if errors.Is(err, errCancelRequested) {
+			return BackupOutcome{}, b.cancelled(ctx)
+		}
 		if ctx.Err() != nil {
 			return BackupOutcome{}, fmt.Errorf("backup interrupted while finishing: %w", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"backupd/domain"
@@ -19,9 +20,9 @@ const cleanupTimeout = 2 * time.Minute
 // fills in the result.
 func (b *backupRun) complete(ctx context.Context) (BackupOutcome, error) {
 	defer b.removeTemp()
-	loc, err := b.up.Complete(ctx)
+	loc, err := b.completeUpload(ctx)
 	if err != nil {
-		return BackupOutcome{}, fmt.Errorf("finishing the upload of %s: %w", b.name, err)
+		return BackupOutcome{}, err
 	}
 	u := b.uploader
 	m := b.writer.manifest
@@ -70,6 +71,56 @@ func (b *backupRun) complete(ctx context.Context) (BackupOutcome, error) {
 		res.MongodumpVersion = b.info.ToolVersion
 	}
 	return BackupOutcome{Result: res, Manifest: hdr, Checkpoints: b.rec.recorded.Load()}, nil
+}
+
+// completeUpload finishes the upload, which waits for the parts still in
+// flight: a cancel that arrives meanwhile is still honoured (the user asked
+// before the backup was done), and a completion that raced with it is
+// removed again.
+func (b *backupRun) completeUpload(ctx context.Context) (Location, error) {
+	if b.p.Control.Requested() == StopCancel {
+		return "", errCancelRequested
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	watched := make(chan struct{})
+	var asked atomic.Bool
+	go func() {
+		defer close(watched)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-cctx.Done():
+				return
+			case <-t.C:
+				if b.p.Control.Requested() == StopCancel {
+					asked.Store(true)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	loc, err := b.up.Complete(cctx)
+	cancel()
+	<-watched
+	switch {
+	case asked.Load() && err == nil:
+		dctx, dcancel := cleanupContext(ctx)
+		defer dcancel()
+		if derr := b.p.Destination.Delete(dctx, loc); derr != nil {
+			b.log.Warn(fmt.Sprintf("the archive was completed as the cancel came; removing it failed: %v", derr))
+		} else {
+			b.log.Info("the archive was completed as the cancel came; removed it")
+		}
+		return "", errCancelRequested
+	case asked.Load():
+		return "", errCancelRequested
+	case err != nil:
+		return "", fmt.Errorf("finishing the upload of %s: %w", b.name, err)
+	}
+	return loc, nil
 }
 
 // orphanArchive removes a finished archive whose manifest could not be
