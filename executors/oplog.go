@@ -51,27 +51,36 @@ type OpLog struct {
 // NewOpLog starts the batching loop. The sequence of lines continues after
 // the last line an earlier attempt wrote.
 func NewOpLog(ctx context.Context, store *eventstore.Store, opID uuid.UUID, workerID string, attempt int, logger *slog.Logger) (*OpLog, error) {
-	last, err := lastLogSeq(ctx, store, opID)
+	last, progress, err := lastLogState(ctx, store, opID)
 	if err != nil {
 		return nil, err
 	}
 	l := &OpLog{store: store, opID: opID, workerID: workerID, attempt: attempt, logger: logger,
-		ctx: context.WithoutCancel(ctx),
+		ctx: context.WithoutCancel(ctx), progress: progress,
 		seq: last, kick: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
 	go l.loop()
 	return l, nil
 }
 
-func lastLogSeq(ctx context.Context, store *eventstore.Store, opID uuid.UUID) (int64, error) {
-	var last int64
-	err := store.ReadBackward(ctx, commands.OperationLogStream(opID), func(r eventstore.Recorded) (bool, error) {
-		if ev, ok := r.Event.(domain.OperationLogged); ok && len(ev.Lines) > 0 {
-			last = ev.Lines[len(ev.Lines)-1].Seq
-			return false, nil
+// lastLogState is where an earlier attempt left the log: the last line's
+// number, and the last progress (so heartbeats of a new attempt, or of a
+// clean-up after a cancel, do not show zeros in the meantime).
+func lastLogState(ctx context.Context, store *eventstore.Store, opID uuid.UUID) (seq int64, progress domain.Progress, err error) {
+	haveSeq, haveProgress := false, false
+	err = store.ReadBackward(ctx, commands.OperationLogStream(opID), func(r eventstore.Recorded) (bool, error) {
+		switch ev := r.Event.(type) {
+		case domain.OperationLogged:
+			if !haveSeq && len(ev.Lines) > 0 {
+				seq, haveSeq = ev.Lines[len(ev.Lines)-1].Seq, true
+			}
+		case domain.OperationProgressed:
+			if !haveProgress {
+				progress, haveProgress = ev.Progress, true
+			}
 		}
-		return true, nil
+		return !(haveSeq && haveProgress), nil
 	})
-	return last, err
+	return seq, progress, err
 }
 
 // Logger returns a slog.Logger whose records become terminal log lines.

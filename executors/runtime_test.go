@@ -82,6 +82,14 @@ func TestOpLogBatchesLinesAndContinuesSequence(t *testing.T) {
 	}))
 	require.Equal(t, int64(2502), resumed.Seq)
 	require.Equal(t, "warn", resumed.Level)
+	var lastProgress domain.Progress
+	require.NoError(t, store.Read(ctx, commands.OperationLogStream(opID), 0, func(r eventstore.Recorded) error {
+		if e, ok := r.Event.(domain.OperationProgressed); ok {
+			lastProgress = e.Progress
+		}
+		return nil
+	}))
+	require.Equal(t, int64(2500), lastProgress.ObjectsDone, "the second attempt's heartbeat carries the last known progress, not zeros")
 }
 
 func TestJournalFencesAReplacedWorker(t *testing.T) {
