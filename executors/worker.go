@@ -145,13 +145,9 @@ func (w *Worker) Run(ctx context.Context) error {
 // dispatch handles one queue message: start, resume or clean up after the
 // operation it names.
 func (w *Worker) dispatch(msg *message.Message) error {
-	rec, err := eventstore.RecordedFromMessage(msg)
-	if err != nil {
+	rec, opID, err := operationMessage(msg)
+	if err != nil || opID == uuid.Nil {
 		return err
-	}
-	opID, ok := operationIDOf(rec.Event)
-	if !ok {
-		return nil
 	}
 	ctx := msg.Context()
 	op, err := commands.Load(ctx, w.store, commands.OperationStream(opID), func() *domain.Operation { return domain.NewOperation(opID) })
@@ -165,6 +161,17 @@ func (w *Worker) dispatch(msg *message.Message) error {
 		return w.cleanUpCancelled(ctx, op, rec)
 	}
 	return nil // someone else has it, or there is nothing to do
+}
+
+// operationMessage decodes a queue message and names the operation it is
+// about (uuid.Nil for an event of another kind, which is acknowledged).
+func operationMessage(msg *message.Message) (eventstore.Recorded, uuid.UUID, error) {
+	rec, err := eventstore.RecordedFromMessage(msg)
+	if err != nil {
+		return rec, uuid.Nil, err
+	}
+	id, _ := operationIDOf(rec.Event)
+	return rec, id, nil
 }
 
 func operationIDOf(e domain.Event) (uuid.UUID, bool) {
@@ -210,13 +217,9 @@ func (w *Worker) claimAndRun(ctx context.Context, op *domain.Operation, rec even
 // release detaches a finished operation from its connections, so they can
 // be deleted again. Idempotent: a redelivery changes nothing.
 func (w *Worker) release(msg *message.Message) error {
-	rec, err := eventstore.RecordedFromMessage(msg)
-	if err != nil {
+	rec, opID, err := operationMessage(msg)
+	if err != nil || opID == uuid.Nil {
 		return err
-	}
-	opID, ok := operationIDOf(rec.Event)
-	if !ok {
-		return nil
 	}
 	ctx := commands.SystemActor(msg.Context(), "connection-release", rec.Meta.CorrelationID, rec.ID)
 	_, err = w.cmds.DetachOperation.Handle(ctx, commands.DetachOperation{OperationID: opID})

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -147,31 +146,29 @@ func TestPauseAndResumeS3ToS3(t *testing.T) {
 // after a cancel: no multipart upload, no object under the prefix, no spool.
 func requireNothingLeft(t *testing.T, s *stack, bucket, prefix string) {
 	t.Helper()
-	uploads, err := listUploads(s, bucket)
-	require.NoError(t, err)
-	require.Empty(t, uploads, "no multipart upload is left")
-	out, err := s.S3.Client().ListObjectsV2(context.Background(), listInput(bucket, prefix))
-	require.NoError(t, err)
-	var keys []string
-	for _, o := range out.Contents {
-		keys = append(keys, *o.Key)
-	}
-	require.Empty(t, keys, "nothing is left under the prefix")
-	entries, err := os.ReadDir(s.conns.SpoolDir)
-	require.NoError(t, err)
-	require.Empty(t, entries, "no temporary file is left")
+	requireCleanedUp(t, s, bucket, prefix, nil)
+}
+
+// heldBackup starts a backup of a fresh 40 MiB bucket to another bucket
+// under prefix, through a proxy that holds each upload request, and returns
+// once three parts are on their way.
+func (s *stack) heldBackup(prefix string) (op uuid.UUID, dst string) {
+	s.t.Helper()
+	src := s.S3.Bucket(s.t)
+	dst = s.S3.Bucket(s.t)
+	seedBucket(s.t, s.S3, src, bigObjects(10, 4<<20))
+	slow := newSlowProxy(s.t, s.S3.Endpoint, 300*time.Millisecond)
+	dest := s.s3DestinationAt(dst, prefix, slow.URL)
+	started := slow.afterUploads(3)
+	op = s.backup(s.s3Source(src), dest)
+	s.waitUploads(started, op)
+	return op, dst
 }
 
 func TestCancelRunningBackup(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, stackOptions{S3PartSize: 5 << 20})
-	src, dst := s.S3.Bucket(t), s.S3.Bucket(t)
-	seedBucket(t, s.S3, src, bigObjects(10, 4<<20))
-	slow := newSlowProxy(t, s.S3.Endpoint, 300*time.Millisecond)
-	dest := s.s3DestinationAt(dst, "cancelled/", slow.URL)
-	started := slow.afterUploads(3)
-	op := s.backup(s.s3Source(src), dest)
-	s.waitUploads(started, op)
+	op, dst := s.heldBackup("cancelled/")
 	s.act(op, "cancel")
 	done := s.waitStatus(op, 2*time.Minute, domain.OpCancelled)
 	require.Empty(t, done.AllowedActions)
@@ -184,13 +181,7 @@ func TestCancelRunningBackup(t *testing.T) {
 func TestCancelPausedBackup(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, stackOptions{S3PartSize: 5 << 20})
-	src, dst := s.S3.Bucket(t), s.S3.Bucket(t)
-	seedBucket(t, s.S3, src, bigObjects(10, 4<<20))
-	slow := newSlowProxy(t, s.S3.Endpoint, 300*time.Millisecond)
-	dest := s.s3DestinationAt(dst, "p/", slow.URL)
-	started := slow.afterUploads(3)
-	op := s.backup(s.s3Source(src), dest)
-	s.waitUploads(started, op)
+	op, dst := s.heldBackup("p/")
 	s.act(op, "pause")
 	s.waitStatus(op, 2*time.Minute, domain.OpPaused)
 	uploads, err := listUploads(s, dst)
