@@ -71,20 +71,7 @@ func seedBucket(t *testing.T, p peers.S3Peer, bucket string, objs []object) map[
 		_, err := c.PutObject(ctx, in)
 		require.NoError(t, err, o.Key)
 	}
-	out := map[string]object{}
-	pager := awss3.NewListObjectsV2Paginator(c, &awss3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-	for pager.HasMorePages() {
-		page, err := pager.NextPage(ctx)
-		require.NoError(t, err)
-		for _, o := range page.Contents {
-			got, err := c.GetObject(ctx, &awss3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
-			require.NoError(t, err)
-			body, err := io.ReadAll(got.Body)
-			got.Body.Close()
-			require.NoError(t, err)
-			out[*o.Key] = object{Key: *o.Key, Body: body, ContentType: aws.ToString(got.ContentType), Metadata: got.Metadata}
-		}
-	}
+	out := listObjects(t, p, bucket, "")
 	require.NotEmpty(t, out)
 	return out
 }
