@@ -122,8 +122,8 @@ func (w *Worker) Run(ctx context.Context) error {
 			domain.OperationCompleted{}.EventType(), domain.OperationFailed{}.EventType(), domain.OperationCancelled{}.EventType(),
 		},
 	}, wmLogger)
-	router.AddNoPublisherHandler("executor-dispatch", dispatchGroup, dispatch, w.dispatch)
-	router.AddNoPublisherHandler("connection-release", releaseGroup, release, w.release)
+	router.AddConsumerHandler("executor-dispatch", dispatchGroup, dispatch, w.dispatch)
+	router.AddConsumerHandler("connection-release", releaseGroup, release, w.release)
 
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()

@@ -295,13 +295,6 @@ func (m scrollMetrics) overflows() bool {
 	return m.Height > m.Client+40
 }
 
-func (b *browser) scroll(sel string) scrollMetrics {
-	b.t.Helper()
-	var m scrollMetrics
-	b.eval(`(() => { const el = document.querySelector(`+jsString(sel)+`); return {top: el.scrollTop, height: el.scrollHeight, client: el.clientHeight} })()`, &m)
-	return m
-}
-
 // luminance of a CSS rgb() colour, 0 (black) to 1 (white).
 func luminance(css string) float64 {
 	var r, g, bl float64

@@ -138,12 +138,6 @@ func (b *browser) lineCount() int {
 	return n
 }
 
-// logTexts are the terminal's lines as shown.
-func (b *browser) logTexts() []string {
-	b.t.Helper()
-	return b.texts(tid("log-line"))
-}
-
 func uuidMust(t *testing.T, s string) uuid.UUID {
 	t.Helper()
 	id, err := uuid.Parse(s)

@@ -33,13 +33,10 @@ func newSlowProxy(t *testing.T, target string, delay time.Duration) *slowProxy {
 	}
 	p := &slowProxy{}
 	p.delay.Store(int64(delay))
-	rp := httputil.NewSingleHostReverseProxy(u)
-	orig := rp.Director
-	rp.Director = func(r *http.Request) {
-		host := r.Host
-		orig(r)
-		r.Host = host
-	}
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(u)
+		r.Out.Host = r.In.Host // S3 signatures cover the Host header
+	}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPut || (r.Method == http.MethodPost && r.ContentLength > 0 && !strings.Contains(r.URL.RawQuery, "uploads")) {
 			n := p.uploads.Add(1)
