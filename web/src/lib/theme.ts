@@ -30,10 +30,14 @@ function useThemeState() {
     return () => mq.removeEventListener('change', on)
   }, [])
 
+  const effective: 'light' | 'dark' = choice === 'system' ? (sysDark ? 'dark' : 'light') : choice
+
   useEffect(() => {
-    const root = document.documentElement
-    if (choice === 'system') delete root.dataset.theme
-    else root.dataset.theme = choice
+    // The theme in effect, whatever decided it: the stylesheet keys on it.
+    document.documentElement.dataset.theme = effective
+  }, [effective])
+
+  useEffect(() => {
     try {
       if (choice === 'system') localStorage.removeItem(KEY)
       else localStorage.setItem(KEY, choice)
@@ -41,8 +45,6 @@ function useThemeState() {
       /* private mode: the choice lasts for this page only */
     }
   }, [choice])
-
-  const effective: 'light' | 'dark' = choice === 'system' ? (sysDark ? 'dark' : 'light') : choice
   const toggle = useCallback(() => setChoice(effective === 'dark' ? 'light' : 'dark'), [effective])
   return useMemo(() => ({ choice, effective, setChoice, toggle }), [choice, effective, toggle])
 }
