@@ -1,9 +1,10 @@
 import { useState, type FormEvent } from 'react'
-import { api, isApiError } from '../api/client'
-import { FormError, SubmitButton, TextField, placeError, type FieldErrors } from '../components/Fields'
+import { api } from '../api/client'
+import { FormError, SubmitButton, TextField, type FieldErrors } from '../components/Fields'
 import { PageHeader } from '../components/States'
 import { useToast } from '../components/Toasts'
 import { formatDateTime } from '../lib/format'
+import { newPasswordErrors, placePasswordError } from '../lib/passwords'
 import { useTheme, type ThemeChoice } from '../lib/theme'
 import { useSession } from '../session'
 
@@ -20,10 +21,8 @@ export function AccountPage() {
 
   const submit = async (e: FormEvent) => {
     e.preventDefault()
-    const errs: FieldErrors = {}
+    const errs: FieldErrors = newPasswordErrors(password, confirmation)
     if (!current) errs.current_password = 'Enter your current password.'
-    if (!password) errs.password = 'Choose a new password.'
-    if (password && confirmation !== password) errs.password_confirmation = 'The two passwords differ.'
     setErrors(errs)
     setFormError('')
     if (Object.keys(errs).length) return
@@ -35,13 +34,7 @@ export function AccountPage() {
       setPassword('')
       setConfirmation('')
     } catch (err) {
-      const placed = placeError(err, ['current_password', 'password', 'password_confirmation'])
-      if (!Object.keys(placed.fieldErrors).length && isApiError(err)) {
-        if (err.code === 'password-too-short') placed.fieldErrors.password = err.message
-        else if (err.code === 'password-mismatch') placed.fieldErrors.password_confirmation = err.message
-        else if (err.code === 'invalid-credentials' || err.code === 'current-password-wrong') placed.fieldErrors.current_password = err.message
-        if (Object.keys(placed.fieldErrors).length) placed.formError = ''
-      }
+      const placed = placePasswordError(err, ['current_password', 'password', 'password_confirmation'])
       setErrors(placed.fieldErrors)
       setFormError(placed.formError)
     } finally {

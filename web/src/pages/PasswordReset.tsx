@@ -3,6 +3,7 @@ import { api } from '../api/client'
 import { FormError, SubmitButton, TextField, placeError, type FieldErrors } from '../components/Fields'
 import { Icon } from '../components/Icon'
 import { Link, useNavigate, useSearchParams } from '../lib/router'
+import { newPasswordErrors, placePasswordError } from '../lib/passwords'
 import { AuthCard } from './AuthCard'
 
 export function ForgotPasswordPage() {
@@ -70,9 +71,7 @@ export function ResetPasswordPage() {
 
   const submit = async (e: FormEvent) => {
     e.preventDefault()
-    const errs: FieldErrors = {}
-    if (!password) errs.password = 'Choose a new password.'
-    if (password && confirmation !== password) errs.password_confirmation = 'The two passwords differ.'
+    const errs = newPasswordErrors(password, confirmation)
     setErrors(errs)
     setFormError('')
     if (Object.keys(errs).length) return
@@ -81,13 +80,9 @@ export function ResetPasswordPage() {
       await api.resetPassword(token, password, confirmation)
       navigate('/login?reset=1', { replace: true })
     } catch (err) {
-      const placed = placeError(err, ['password', 'password_confirmation'])
-      const byCode: FieldErrors = {}
-      const code = (err as { code?: string }).code
-      if (!placed.fieldErrors.password && code === 'password-too-short') byCode.password = (err as Error).message
-      if (!placed.fieldErrors.password_confirmation && code === 'password-mismatch') byCode.password_confirmation = (err as Error).message
-      setErrors({ ...placed.fieldErrors, ...byCode })
-      setFormError(Object.keys(byCode).length ? '' : placed.formError)
+      const placed = placePasswordError(err, ['password', 'password_confirmation'])
+      setErrors(placed.fieldErrors)
+      setFormError(placed.formError)
       setBusy(false)
     }
   }
