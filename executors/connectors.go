@@ -123,9 +123,10 @@ func (c *Connectors) Destination(ctx context.Context, conn *domain.Connection, l
 	return nil, fmt.Errorf("%s is not a backup destination (%s)", conn.Name, conn.Kind)
 }
 
-// recordTokensWith adapts the RefreshConnectionTokens command to
-// Connectors.RecordTokens.
-func recordTokensWith(h *commands.Handlers, logger *slog.Logger) func(context.Context, uuid.UUID, *oauth2.Token) {
+// RecordTokensWith adapts the RefreshConnectionTokens command to
+// Connectors.RecordTokens. The commands need the connectors (as their
+// checker), so this is wired after both exist.
+func RecordTokensWith(h *commands.Handlers, logger *slog.Logger) func(context.Context, uuid.UUID, *oauth2.Token) {
 	return func(ctx context.Context, id uuid.UUID, tok *oauth2.Token) {
 		ctx = commands.SystemActor(ctx, "token-refresh", id, uuid.Nil)
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)

@@ -86,7 +86,7 @@ type Worker struct {
 func NewWorker(cfg WorkerConfig, store *eventstore.Store, cmds *commands.Handlers, conns *Connectors, stale StaleFinder, logger *slog.Logger) *Worker {
 	cfg.defaults()
 	if conns.RecordTokens == nil {
-		conns.RecordTokens = recordTokensWith(cmds, logger)
+		conns.RecordTokens = RecordTokensWith(cmds, logger)
 	}
 	return &Worker{cfg: cfg, store: store, cmds: cmds, conns: conns, stale: stale, logger: logger.With("worker", cfg.ID),
 		slots: make(chan struct{}, cfg.MaxJobs), live: map[uuid.UUID]*job{}, memory: newMemoryBudget(cfg.LimitMemory)}

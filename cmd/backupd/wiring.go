@@ -88,6 +88,9 @@ func open(ctx context.Context, cfg Config, logger *slog.Logger) (*app, error) {
 		SpoolDir: cfg.SpoolDir,
 	}
 	a.commands = commands.New(commands.Deps{Store: store, Keyring: keyring, Checker: a.connectors, Logger: logger})
+	// Every process that opens a Drive destination (workers, and the API
+	// reading manifests) keeps the access tokens it refreshes.
+	a.connectors.RecordTokens = executors.RecordTokensWith(a.commands, logger)
 	a.queries = projections.NewQueries(pool)
 	return a, nil
 }
