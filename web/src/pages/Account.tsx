@@ -5,6 +5,7 @@ import { PageHeader } from '../components/States'
 import { useToast } from '../components/Toasts'
 import { formatDateTime } from '../lib/format'
 import { newPasswordErrors, placePasswordError } from '../lib/passwords'
+import { NewPasswordFields } from '../components/NewPasswordFields'
 import { useTheme, type ThemeChoice } from '../lib/theme'
 import { useSession } from '../session'
 
@@ -99,18 +100,7 @@ export function AccountPage() {
                 testid="account-current-password"
                 required
               />
-              <TextField name="password" label="New password" type="password" value={password} onChange={setPassword} error={errors.password} autoComplete="new-password" testid="account-new-password" required />
-              <TextField
-                name="password_confirmation"
-                label="Repeat the new password"
-                type="password"
-                value={confirmation}
-                onChange={setConfirmation}
-                error={errors.password_confirmation}
-                autoComplete="new-password"
-                testid="account-new-password-confirmation"
-                required
-              />
+              <NewPasswordFields password={password} confirmation={confirmation} onPassword={setPassword} onConfirmation={setConfirmation} errors={errors} testid="account-new-password" />
               <FormError message={formError} />
             </div>
             <div className="card-foot">

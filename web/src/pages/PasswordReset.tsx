@@ -4,6 +4,7 @@ import { FormError, SubmitButton, TextField, placeError, type FieldErrors } from
 import { Icon } from '../components/Icon'
 import { Link, useNavigate, useSearchParams } from '../lib/router'
 import { newPasswordErrors, placePasswordError } from '../lib/passwords'
+import { NewPasswordFields } from '../components/NewPasswordFields'
 import { AuthCard } from './AuthCard'
 
 export function ForgotPasswordPage() {
@@ -104,18 +105,7 @@ export function ResetPasswordPage() {
   return (
     <AuthCard title="Choose a new password" subtitle="Pick something long; a passphrase is easiest to remember." testid="reset-password-page">
       <form className="form" onSubmit={submit} noValidate>
-        <TextField name="password" label="New password" type="password" value={password} onChange={setPassword} error={errors.password} autoComplete="new-password" autoFocus testid="reset-password" required />
-        <TextField
-          name="password_confirmation"
-          label="Repeat the new password"
-          type="password"
-          value={confirmation}
-          onChange={setConfirmation}
-          error={errors.password_confirmation}
-          autoComplete="new-password"
-          testid="reset-password-confirmation"
-          required
-        />
+        <NewPasswordFields password={password} confirmation={confirmation} onPassword={setPassword} onConfirmation={setConfirmation} errors={errors} testid="reset-password" autoFocus />
         <FormError message={formError} testid="reset-error" />
         {formError && (
           <div className="small">
