@@ -2,11 +2,12 @@ package executors
 
 import (
 	"context"
-	"fmt"
+	"log/slog"
 
 	"backupd/commands"
 	"backupd/commands/eventstore"
 	"backupd/domain"
+	"backupd/executors/archive"
 )
 
 // cleanUpCancelled carries out a cancel of an operation no worker runs
@@ -23,36 +24,18 @@ func (w *Worker) cleanUpCancelled(ctx context.Context, op *domain.Operation, rec
 	log := oplog.Logger()
 	var cleaned []string
 	if op.Kind == domain.OpBackup {
-		journal, err := OpenJournal(ctx, w.store, op.ID, w.cfg.ID, op.Attempt)
-		if err != nil {
+		if cleaned, err = w.discardUnfinishedUpload(ctx, op, log); err != nil {
+			log.Error("could not remove the unfinished upload: " + err.Error())
 			return err
-		}
-		cp, err := journal.Last(ctx)
-		if err != nil {
-			return err
-		}
-		if cp != nil && len(cp.Upload) > 0 {
-			dst, err := w.loadConnection(ctx, op.Destination.ID)
-			if err != nil {
-				return err
-			}
-			dest, err := w.conns.Destination(ctx, dst, log)
-			if err != nil {
-				return err
-			}
-			log.Info("cancelling: removing the unfinished upload of " + cp.ArchiveName + " from " + dst.Name)
-			if err := dest.DiscardUpload(ctx, cp.Upload); err != nil {
-				log.Error("could not remove the unfinished upload: " + err.Error())
-				return fmt.Errorf("discard upload of %s: %w", op.ID, err)
-			}
-			cleaned = append(cleaned, "removed the unfinished upload of "+cp.ArchiveName+" (parts, session and stashed bytes) from "+dst.Name)
-		} else {
-			cleaned = append(cleaned, "nothing had been uploaded yet")
 		}
 	}
-	cleaned = append(cleaned, "no temporary files were left on this worker")
-	for _, c := range cleaned {
-		log.Info("clean-up: " + c)
+	if len(cleaned) == 0 {
+		nothing := "nothing had been uploaded yet"
+		if op.Kind == domain.OpRestore {
+			nothing = "nothing to remove: what the restore wrote stays in the target"
+		}
+		cleaned = []string{nothing}
+		log.Info("clean-up: " + nothing)
 	}
 	oplog.Flush()
 	cctx := commands.SystemActor(ctx, "worker "+w.cfg.ID, rec.Meta.CorrelationID, rec.ID)
@@ -61,4 +44,27 @@ func (w *Worker) cleanUpCancelled(ctx context.Context, op *domain.Operation, rec
 		return nil // already cancelled by another worker
 	}
 	return err
+}
+
+// discardUnfinishedUpload removes the upload a paused or interrupted backup
+// left at its destination, as its last checkpoint records it.
+func (w *Worker) discardUnfinishedUpload(ctx context.Context, op *domain.Operation, log *slog.Logger) ([]string, error) {
+	journal, err := OpenJournal(ctx, w.store, op.ID, w.cfg.ID, op.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := journal.Last(ctx)
+	if err != nil || cp == nil || len(cp.Upload) == 0 {
+		return nil, err
+	}
+	dst, err := w.loadConnection(ctx, op.Destination.ID)
+	if err != nil {
+		return nil, err
+	}
+	dest, err := w.conns.Destination(ctx, dst, log)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("cancelling: removing the unfinished upload of " + cp.ArchiveName + " from " + dst.Name)
+	return archive.CancelPaused(ctx, dest, cp, log)
 }

@@ -73,10 +73,10 @@ type Worker struct {
 	stale  StaleFinder
 	logger *slog.Logger
 
-	slots chan struct{}
-	jobs  sync.WaitGroup
-	mu    sync.Mutex
-	live  map[uuid.UUID]*job
+	slots  chan struct{}
+	jobs   sync.WaitGroup
+	mu     sync.Mutex
+	live   map[uuid.UUID]*job
 	memory *memoryBudget
 	// jobsCtx outlives the router: jobs stop through shutdown, at a safe point.
 	jobsCtx context.Context

@@ -201,9 +201,9 @@ func (b *backupRun) removeTemp() {
 	}
 }
 
-// CancelPaused removes what a paused backup left at the destination (its
-// multipart upload or session and stashed bytes): cancelling a paused
-// backup needs no pipeline. It returns the clean-up steps in words.
+// CancelPaused removes what a paused (or interrupted) backup left at the
+// destination (its multipart upload or session and stashed bytes):
+// cancelling it needs no pipeline. It returns the clean-up steps in words.
 func CancelPaused(ctx context.Context, dest Destination, cp *Checkpoint, log *slog.Logger) ([]string, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -213,9 +213,9 @@ func CancelPaused(ctx context.Context, dest Destination, cp *Checkpoint, log *sl
 		return nil, nil
 	}
 	if err := dest.DiscardUpload(ctx, cp.Upload); err != nil {
-		return nil, fmt.Errorf("removing the paused upload of %s: %w", cp.ArchiveName, err)
+		return nil, fmt.Errorf("removing the unfinished upload of %s: %w", cp.ArchiveName, err)
 	}
-	done := fmt.Sprintf("removed the paused upload of %s from the destination", cp.ArchiveName)
+	done := fmt.Sprintf("removed the unfinished upload of %s (its parts, session and stashed bytes) from the destination", cp.ArchiveName)
 	log.Info(done)
 	return []string{done}, nil
 }
